@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Prints the path of the tool-chain venv (ansible, pytest, httpx, ...), creating it if needed.
+. "$(dirname "$0")/common.sh"
+venv_from_requirements tools "$REPO_ROOT/tests/requirements.txt"
