@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: redwood.maas engineers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: litemaas_subscription
+short_description: A LiteMaaS user's model subscriptions; approve or deny pending ones
+version_added: "0.1.0"
+description:
+  - Ensures a LiteMaaS 0.4.0 user is subscribed to O(models) (V(present)) or not (V(absent)).
+  - Subscriptions to restricted models wait for an admin (status C(pending)); O(pending=approve) or O(pending=deny)
+    decides them. LiteMaaS answers HTTP 200 even when every approval failed, so the module reads
+    C(successful), C(failed) and C(errors) and fails on any failure.
+  - A user who has not logged in yet is reported as pending (C(changed=false)).
+extends_documentation_fragment:
+  - redwood.maas.gateway
+  - redwood.maas.litemaas
+options:
+  user:
+    description: Username of the subscriber.
+    type: str
+    required: true
+  models:
+    description: Model names.
+    type: list
+    elements: str
+    required: true
+  pending:
+    description: What to do with this user's C(pending) subscriptions to O(models).
+    type: str
+    choices: [approve, deny, keep]
+    default: keep
+  reason:
+    description: Reason recorded with a denial, approval or cancellation.
+    type: str
+    default: managed by redwood.maas
+  state:
+    description: V(present) subscribes, V(absent) removes the subscriptions to O(models).
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - redwood.maas engineers
+"""
+
+EXAMPLES = r"""
+- name: Bob may use granite, approved by the automation
+  redwood.maas.litemaas_subscription:
+    user: bob
+    models: [granite-3-1-8b-instruct]
+    pending: approve
+"""
+
+RETURN = r"""
+subscriptions:
+  description: Status of the user's subscription to each of O(models) after the run (V(none) if not subscribed).
+  returned: when the user exists
+  type: dict
+  sample: {granite-3-1-8b-instruct: active}
+subscribed:
+  description: Models subscribed by this run.
+  returned: always
+  type: list
+  elements: str
+approved:
+  description: Models whose pending subscription was approved.
+  returned: always
+  type: list
+  elements: str
+denied:
+  description: Models whose pending subscription was denied.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Models whose subscription was removed.
+  returned: always
+  type: list
+  elements: str
+pending:
+  description: True when the user has not logged in yet (nothing was changed).
+  returned: always
+  type: bool
+requests:
+  description: Number of HTTP requests sent.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.redwood.maas.plugins.module_utils import litemaas
+
+LIVE = ("active", "pending")
+
+
+def statuses(api, user, models):
+    """``{model: (status, subscription id)}`` for the user's subscriptions to ``models``."""
+    out = {}
+    for row in api.subscriptions(user["id"], user["username"]):
+        if row["modelId"] in models:
+            # an active/pending subscription wins over older cancelled ones
+            if row["modelId"] not in out or row["status"] in LIVE:
+                out[row["modelId"]] = (row["status"], row["id"])
+    return out
+
+
+def decide(api, verb, ids, reason, what):
+    body = {"subscriptionIds": ids, "reason": reason}
+    res = api.write("POST", "/api/v1/admin/subscriptions/%s" % verb, what=what, json=body, ok=(200,)) or {}
+    if res.get("failed") or res.get("successful", 0) != len(ids):
+        raise ValueError("%s: %s of %d subscription(s) failed although LiteMaaS answered 200: %s"
+                         % (what, verb, len(ids), res.get("errors")))
+
+
+def main():
+    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
+    spec.update(
+        user=dict(type="str", required=True),
+        models=dict(type="list", elements="str", required=True),
+        pending=dict(type="str", choices=["approve", "deny", "keep"], default="keep"),
+        reason=dict(type="str", default="managed by redwood.maas"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    models = sorted(set(p["models"]))
+    if not models:
+        module.fail_json(msg="subscriptions of user %r: models must not be empty" % p["user"])
+    check = module.check_mode
+    what = "subscriptions of user %r" % p["user"]
+
+    def body(api):
+        user = api.require_user(p["user"])
+        known = api.models()
+        unknown = [m for m in models if m not in known]
+        if unknown and p["state"] == "present":
+            raise ValueError("%s: unknown model(s) %s" % (what, ", ".join(unknown)))
+        before = statuses(api, user, models)
+        out = dict(subscribed=[], approved=[], denied=[], removed=[])
+        if p["state"] == "absent":
+            for model in models:
+                status, sub_id = before.get(model, (None, None))
+                if status in LIVE:
+                    out["removed"].append(model)
+                    if not check:
+                        api.write("DELETE", "/api/v1/admin/subscriptions/%s" % sub_id, what=what,
+                                  json={"reason": p["reason"]}, ok=(200,))
+        else:
+            missing = [m for m in models if before.get(m, (None, None))[0] not in LIVE + ("denied",)]
+            if missing:
+                out["subscribed"] = missing
+                if not check:
+                    api.write("POST", "/api/v1/admin/users/%s/subscriptions" % user["id"], what=what,
+                              json={"modelIds": missing}, ok=(201,))
+            now = statuses(api, user, models) if missing and not check else before
+            if p["pending"] != "keep":
+                decided = [m for m in models if now.get(m, (None, None))[0] == "pending"]
+                if check:  # a new subscription to a restricted model would be pending
+                    decided += [m for m in missing if known.get(m, {}).get("restrictedAccess")]
+                if decided:
+                    out["approved" if p["pending"] == "approve" else "denied"] = decided
+                    if not check:
+                        decide(api, p["pending"], [now[m][1] for m in decided], p["reason"], what)
+        after = before if check else statuses(api, user, models)
+        view_before = dict((m, before.get(m, ("none",))[0]) for m in models)
+        view_after = dict((m, after.get(m, ("none",))[0]) for m in models)
+        if check:
+            for m in out["subscribed"]:
+                view_after[m] = "pending" if known.get(m, {}).get("restrictedAccess") else "active"
+            for key, status in (("approved", "active"), ("denied", "denied"), ("removed", "cancelled")):
+                for m in out[key]:
+                    view_after[m] = status
+        changed = any(out.values())
+        result = dict(out, changed=changed, subscriptions=view_after)
+        if module._diff:
+            result["diff"] = {"before": view_before, "after": view_after}
+        return result
+
+    litemaas.run(module, body)
+
+
+if __name__ == "__main__":
+    main()
