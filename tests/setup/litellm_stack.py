@@ -1,0 +1,159 @@
+"""Start a throwaway PostgreSQL + fake OpenAI upstream + real LiteLLM proxy on free loopback ports.
+
+Used by tests/integration/litellm/conftest.py and benchmarks/litellm_bench.py (and anyone else):
+
+    with LiteLLMStack() as gw:      # gw.url, gw.master_key, gw.upstream_url
+        ...
+
+Everything is installed by tests/setup/litellm.sh (cached); everything started is stopped on exit.
+"""
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_http(url, timeout, proc=None, headers=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process for %s exited with %s" % (url, proc.returncode))
+        try:
+            req = urllib.request.Request(url, headers=headers or {})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("%s did not answer within %s s" % (url, timeout))
+
+
+def _stop(proc, timeout=15):
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+class LiteLLMStack(object):
+    def __init__(self, workdir=None, extra_env=None):
+        self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
+        self._own_work = workdir is None
+        self.extra_env = extra_env or {}
+        self.procs = []
+        self.pg_dir = os.path.join(self.work, "pg")
+        self.pg_started = False
+        self.master_key = "sk-master-" + secrets.token_hex(16)
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        shared = os.environ.get("MAAS_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
+        llo = os.path.join(shared, "litellm-offline")
+        self.venv = subprocess.check_output([os.path.join(HERE, "litellm.sh")], text=True).strip()
+        pg_port, up_port, port = free_ports(3)
+        os.chmod(self.work, 0o711)
+        subprocess.check_call([os.path.join(HERE, "postgres.sh"), "start", self.pg_dir, str(pg_port)])
+        self.pg_started = True
+        subprocess.check_call([os.path.join(HERE, "postgres.sh"), "createdb", str(pg_port), "litellm"])
+        self.database_url = "postgresql://postgres@127.0.0.1:%d/litellm" % pg_port
+        subprocess.check_call([os.path.join(llo, "migrate"), self.database_url, self.venv],
+                              stderr=subprocess.DEVNULL)
+        py = os.path.join(self.venv, "bin", "python")
+        up = subprocess.Popen([py, os.path.join(llo, "lib", "fake_openai.py"), str(up_port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(up)
+        self.upstream_url = "http://127.0.0.1:%d/v1" % up_port
+        wait_http(self.upstream_url + "/models", 30, up)
+        env = dict(os.environ)
+        for line in subprocess.check_output([os.path.join(llo, "env"), self.venv], text=True).splitlines():
+            if line.startswith("export "):
+                k, v = line[len("export "):].split("=", 1)
+                env[k] = subprocess.check_output(["bash", "-c", "printf %s " + v], text=True, env=env)
+        env.update(DATABASE_URL=self.database_url, LITELLM_MASTER_KEY=self.master_key,
+                   NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+        env.update(self.extra_env)
+        config = os.path.join(self.work, "config.yaml")
+        with open(config, "w") as f:
+            f.write("""model_list: []
+litellm_settings:
+  telemetry: false
+  drop_params: true
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+  database_url: os.environ/DATABASE_URL
+  disable_prisma_schema_update: true
+  store_model_in_db: true
+""")
+        self.log_path = os.path.join(self.work, "litellm.log")
+        log = open(self.log_path, "w")
+        proc = subprocess.Popen([os.path.join(self.venv, "bin", "litellm"), "--config", config,
+                                 "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=self.work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs.append(proc)
+        self.port = port
+        self.url = "http://127.0.0.1:%d" % port
+        wait_http(self.url + "/health/readiness", 240, proc)
+
+    def log_tail(self, n=60):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            _stop(proc)
+        self.procs = []
+        if self.pg_started:
+            subprocess.call([os.path.join(HERE, "postgres.sh"), "stop", self.pg_dir])
+            self.pg_started = False
+        if self._own_work and not os.environ.get("MAAS_KEEP_WORK"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+if __name__ == "__main__":  # manual use: python tests/setup/litellm_stack.py  (Ctrl-C stops)
+    with LiteLLMStack() as gw:
+        print("LiteLLM %s master key %s upstream %s" % (gw.url, gw.master_key, gw.upstream_url), flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
