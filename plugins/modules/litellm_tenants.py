@@ -24,7 +24,7 @@ description:
     (mode 0600, C(OPENAI_API_KEY=...) and C(OPENAI_BASE_URL=...) lines) and never returned.
     C(changed) depends on non-secret fields only. O(api_keys[].rotate=true) replaces the secret.
   - If a key exists in the gateway but its delivery file is missing, the module does not invent a
-    new secret silently: it warns, lists the key in RV(undelivered), and a run with
+    new secret silently; it warns, lists the key in RV(undelivered), and a run with
     O(api_keys[].rotate=true) delivers a new one.
 author:
   - redwood.maas engineers
