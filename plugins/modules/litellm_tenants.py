@@ -47,7 +47,7 @@ options:
     default: []
   model_endpoints:
     description:
-      - C({model name: base URL}) published by the serving roles; a model's own C(endpoint) wins.
+      - "C({model name: base URL}) published by the serving roles; a model's own C(endpoint) wins."
     type: dict
     default: {}
   budget_defaults:
