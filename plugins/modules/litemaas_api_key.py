@@ -122,7 +122,7 @@ api_key:
   returned: when present
   type: dict
   sample: {name: alice-notebook, id: 7d0c..., models: [granite-3-1-8b-instruct], max_budget: 20.0}
-action:
+operation:
   description: What was done, one of V(create), V(update), V(rotate), V(delete), V(none).
   returned: always
   type: str
@@ -285,7 +285,7 @@ def main():
                     module.warn("%s exists but %s holds no key: the secret is only known when a key is created; "
                                 "set rotate: true to issue and deliver a new one" % (kind.what(want["name"]), path))
         changed = action != "none" or result["delivered"]
-        result.update(changed=changed, action=action, api_key=kind.view(step["after"]))
+        result.update(changed=changed, operation=action, api_key=kind.view(step["after"]))
         if step["after"] is not None:
             result["api_key"]["id"] = step["after"].get("id")
         if module._diff:

@@ -111,7 +111,7 @@ model:
   returned: when present
   type: dict
   sample: {name: granite-3-1-8b-instruct, endpoint: "http://granite:8080/v1", max_tokens: 8192}
-action:
+operation:
   description: One of V(create), V(update), V(delete), V(none).
   returned: always
   type: str
@@ -247,7 +247,7 @@ def main():
         after = step["after"]
         if step["action"] in ("create", "update") and not module.check_mode:
             after = kind.list().get(want["name"])
-        result = dict(changed=changed, action=step["action"], changes=step["changes"], model=kind.view(after))
+        result = dict(changed=changed, operation=step["action"], changes=step["changes"], model=kind.view(after))
         if module._diff:
             result["diff"] = diff
         return result

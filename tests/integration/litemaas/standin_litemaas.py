@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import jwt
 
+JWT_SECRET = "standin-jwt-secret-0123456789abcdef"   # test-only values
+ADMIN_KEY = "ltm_admin_standin0123456789"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 FORMATS = jsonschema.FormatChecker(formats=())
 

@@ -1,0 +1,69 @@
+# Copyright: redwood.maas engineers
+# Apache License 2.0 (see LICENSE)
+"""Fixtures for the LiteMaaS tests: a contract-validating STAND-IN backend (LiteMaaS cannot run here)
+and a helper that runs the real modules through ansible-playbook against it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+sys.path.insert(0, os.path.dirname(__file__))
+from standin_litemaas import ADMIN_KEY, JWT_SECRET, StandInLiteMaaS, serve  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+SPEC = os.path.join(os.environ.get("MAAS_SHARED_DIR", os.path.join(REPO, "..", "shared")), "litemaas", "openapi.json")
+
+
+@pytest.fixture
+def standin():
+    """A fresh stand-in LiteMaaS on a free loopback port, with the automation admin user row."""
+    state = StandInLiteMaaS(SPEC, JWT_SECRET, admin_keys=[ADMIN_KEY])
+    automation = state.login("maas-automation", "maas-automation@localhost", roles=("admin", "user"))
+    server, url = serve(state)
+    state.url = url
+    state.automation = dict(id=automation["id"], username=automation["username"], email=automation["email"])
+    yield state
+    server.shutdown()
+    server.server_close()
+    assert state.violations == [], "contract violations: %s" % state.violations
+
+
+@pytest.fixture
+def play(standin, tmp_path):
+    """``play(tasks, check=False, diff=False, extra_vars=None, roles=None)`` runs tasks (or the tenants role)
+    on localhost against the stand-in; returns (rc, {task name: result}, stdout)."""
+    counter = [0]
+
+    def run(tasks=None, check=False, diff=False, extra_vars=None, roles=None, connection=True):
+        counter[0] += 1
+        defaults = dict(gateway_url=standin.url, jwt_secret=JWT_SECRET, automation_user=standin.automation)
+        playbook = [dict(hosts="all", gather_facts=False,
+                         module_defaults={"group/redwood.maas.litemaas": defaults} if connection else {},
+                         tasks=tasks or [], roles=roles or [])]
+        path = tmp_path / ("play%d.yml" % counter[0])
+        path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+        vars_file = tmp_path / ("vars%d.json" % counter[0])
+        vars_file.write_text(json.dumps(dict(extra_vars or {}, ansible_python_interpreter=sys.executable)))
+        cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(path), "-e", "@%s" % vars_file]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        try:
+            out = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+        results = {}
+        for p in out["plays"]:
+            for t in p["tasks"]:
+                results[t["task"]["name"]] = t["hosts"].get("localhost", {})
+        return proc.returncode, results, proc.stdout
+
+    return run
