@@ -12,10 +12,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
-from standin_litemaas import ADMIN_KEY, JWT_SECRET, StandInLiteMaaS, serve  # noqa: E402
+from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-SPEC = os.path.join(os.environ.get("MAAS_SHARED_DIR", os.path.join(REPO, "..", "shared")), "litemaas", "openapi.json")
 
 
 @pytest.fixture

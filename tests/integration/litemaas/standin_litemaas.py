@@ -26,8 +26,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import os
+
 import jsonschema
 import jwt
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+SPEC = os.path.join(os.environ.get("MAAS_SHARED_DIR", os.path.join(REPO, "..", "shared")), "litemaas", "openapi.json")
 
 JWT_SECRET = "standin-jwt-secret-0123456789abcdef"   # test-only values
 ADMIN_KEY = "ltm_admin_standin0123456789"
@@ -205,7 +210,7 @@ class StandInLiteMaaS(object):
         self.key_settings = {"defaults": dict.fromkeys(["maxBudget", "tpmLimit", "rpmLimit", "budgetDuration",
                                                         "softBudget", "expirationDays"]),
                              "maximums": dict.fromkeys(["maxBudget", "tpmLimit", "rpmLimit", "expirationDays"])}
-        self.exchanges = []            # (method, path, status, request body, response body)
+        self.exchanges = []            # (method, path, query, status, request body, response body)
         self.violations = []
         self.writes = 0
 
@@ -291,7 +296,7 @@ class StandInLiteMaaS(object):
         if 200 <= status < 300:
             for problem in self.contract.check_response(op, status, out):
                 self.violations.append("response of %s %s: %s" % (method, path, problem))
-        self.exchanges.append((method, path, status, doc, out))
+        self.exchanges.append((method, path, query, status, doc, out))
         return status, out
 
     # -- users ---------------------------------------------------------------------------
