@@ -58,6 +58,11 @@ options:
   expires_at:
     description: Expiry, an ISO 8601 date or date-time (UTC if no zone is given).
     type: str
+  duration:
+    description:
+      - Lifetime of the key from its creation or rotation, C(<n>s|m|h|d) (for example C(90d)). Sets the expiry of a new
+        key only; it is not compared on later runs (use O(expires_at) for a fixed date). Ignored when O(expires_at) is set.
+    type: str
   rotate:
     description:
       - Issue a new secret for an existing key (a new key with the same name and settings is created, then the old
@@ -136,6 +141,8 @@ requests:
   type: int
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Kind, execute, plan_kind, summarize
@@ -185,6 +192,8 @@ class ApiKeyKind(Kind):
 
     def create(self, name, desired):
         body = dict(_body(desired, self.fields), name=name)
+        if desired.get("lifetime") and not desired.get("expires_at"):
+            body["expiresAt"] = expiry_from(desired["lifetime"])
         return self.api.write("POST", self.base, what=self.what(name), json=body, ok=(201,))
 
     def update(self, name, desired, current, changes):
@@ -211,7 +220,19 @@ def desired_key(params):
     litemaas.check_non_negative(dict((f, want[f]) for f in ("max_budget", "soft_budget", "tpm_limit", "rpm_limit")),
                                 what)
     want["expires_at"] = litemaas.to_datetime_str(want["expires_at"], what)
+    duration = params.get("duration")
+    if duration is not None and not re.match(r"^\d+[smhd]$", duration):
+        raise ValueError("%s: duration %r must be <n>s|m|h|d, for example 90d" % (what, duration))
+    want["lifetime"] = duration
     return want
+
+
+def expiry_from(duration, now=None):
+    """``now + duration`` (``90d``, ``12h``, ...) as an ISO 8601 UTC date-time."""
+    import datetime
+    unit = dict(s="seconds", m="minutes", h="hours", d="days")[duration[-1]]
+    start = now or datetime.datetime.now(datetime.timezone.utc)
+    return (start + datetime.timedelta(**{unit: int(duration[:-1])})).replace(microsecond=0).isoformat()
 
 
 def main():
@@ -227,6 +248,7 @@ def main():
         rpm_limit=dict(type="int"),
         max_parallel_requests=dict(type="int"),
         expires_at=dict(type="str"),
+        duration=dict(type="str"),
         rotate=dict(type="bool", default=False),
         deliver_to_file=dict(type="path"),
         base_url=dict(type="str"),
@@ -246,7 +268,10 @@ def main():
         if want["state"] == "present":
             known = api.models()
             unknown = [m for m in want["models"] if m not in known]
-            if unknown:
+            if unknown and check:
+                module.warn("%s: model(s) %s do not exist yet (check mode: an earlier task may create them)"
+                            % (kind.what(want["name"]), ", ".join(unknown)))
+            elif unknown:
                 raise ValueError("%s: unknown model(s) %s (known: %s)"
                                  % (kind.what(want["name"]), ", ".join(unknown), ", ".join(sorted(known))))
         plan = plan_kind(kind, [want], current)

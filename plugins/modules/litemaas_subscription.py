@@ -143,7 +143,10 @@ def main():
         user = api.require_user(p["user"])
         known = api.models()
         unknown = [m for m in models if m not in known]
-        if unknown and p["state"] == "present":
+        if unknown and p["state"] == "present" and check:
+            module.warn("%s: model(s) %s do not exist yet (check mode: an earlier task may create them)"
+                        % (what, ", ".join(unknown)))
+        elif unknown and p["state"] == "present":
             raise ValueError("%s: unknown model(s) %s" % (what, ", ".join(unknown)))
         before = statuses(api, user, models)
         out = dict(subscribed=[], approved=[], denied=[], removed=[])
