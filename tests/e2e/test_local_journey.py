@@ -1,0 +1,128 @@
+"""End to end, for real (no stand-ins): the README's local journey on this machine.
+
+fresh site.yml -> smoke call answers with token usage -> second run changed=0 -> usage report
+contains the smoke calls -> the capped key is refused -> teardown leaves no process running.
+The tests run in this order and share one deployment (the `journey` fixture).
+"""
+import csv
+import os
+import socket
+import time
+
+from conftest import recap
+
+
+def descendants(pid):
+    """PIDs of pid and all its descendants (from /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_port_in_use_fails_before_any_change(journey, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        journey.write_vars(maas_host_postgres_port=port, maas_host_state_dir=str(tmp_path / "state"))
+        try:
+            proc = journey.run("playbooks/site.yml", timeout=600)
+        finally:
+            journey.write_vars()
+    assert proc.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in proc.stdout
+    assert not (tmp_path / "state").exists(), "the failed pre-flight must not have written anything"
+
+
+def test_fresh_site_run_smoke_call_reports_token_usage(journey):
+    proc = journey.run("playbooks/site.yml")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    chats = journey.records("chat")
+    assert len(chats) == 1 and chats[0]["ok"]
+    assert chats[0]["base_url"] == f"http://127.0.0.1:{journey.ports['litellm']}/v1"
+    assert chats[0]["usage"]["prompt_tokens"] > 0 and chats[0]["usage"]["completion_tokens"] > 0
+    assert "curl -s" in proc.stdout and "Models as a Service answers at" in proc.stdout
+
+
+def test_capped_key_is_refused_once_its_budget_is_spent(journey):
+    capped = journey.records("until-refused")
+    assert len(capped) == 1
+    assert capped[0]["refused"] is True
+    assert capped[0]["calls_ok"] >= 1, "the first call spends the budget"
+    assert capped[0]["status"] in (400, 422, 429) and "budget" in capped[0]["error"].lower()
+
+
+def test_second_run_reports_no_change(journey):
+    proc = journey.run("playbooks/site.yml")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert recap(proc.stdout)["changed"] == 0, [l for l in proc.stdout.splitlines() if l.startswith("changed:")]
+    # The smoke play ran again: another good call, and the capped key is refused straight away.
+    assert len(journey.records("chat")) == 2
+    assert journey.records("until-refused")[-1]["refused"] is True
+    assert journey.records("until-refused")[-1]["calls_ok"] == 0
+
+
+def test_usage_report_contains_the_smoke_calls(journey):
+    # LiteLLM writes spend logs in batches (every 10-15 s): poll the report, do not sleep blindly.
+    deadline = time.time() + 120
+    while True:
+        proc = journey.run("playbooks/usage_report.yml", timeout=300)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        with open(os.path.join(journey.state_dir, "reports", "usage.csv"), encoding="utf-8") as fh:
+            rows = {(r["dimension"], r["name"]): r for r in csv.DictReader(fh)}
+        if int(rows.get(("key", "smoke"), {}).get("requests", 0)) >= 2 or time.time() > deadline:
+            break
+        time.sleep(5)
+    smoke = rows[("key", "smoke")]
+    assert int(smoke["requests"]) >= 2 and int(smoke["hits_last_24h"]) >= 2
+    assert int(smoke["prompt_tokens"]) > 0 and int(smoke["completion_tokens"]) > 0
+    assert float(smoke["cost_usd"]) > 0
+    assert int(rows[("team", "research")]["requests"]) >= 2
+    assert int(rows[("key", "capped-demo")]["requests"]) >= 1
+    assert ("user", "bob") in rows
+    with open(os.path.join(journey.state_dir, "reports", "usage.html"), encoding="utf-8") as fh:
+        page = fh.read()
+    assert "Tokens per team" in page and "Requests over time" in page and "<svg" in page
+
+
+def test_teardown_stops_every_process_and_keeps_data(journey):
+    sup = journey.supervisord_pid()
+    assert sup and alive(sup)
+    pids = descendants(sup)
+    assert len(pids) >= 4, "supervisord, postgres, vLLM, LiteLLM"
+    proc = journey.run("playbooks/teardown.yml", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    deadline = time.time() + 30
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.5)
+    assert [p for p in pids if alive(p)] == []
+    assert not any(port_open(p) for p in journey.ports.values())
+    # Data is kept unless purge is asked.
+    assert os.path.exists(os.path.join(journey.state_dir, "postgres", "data", "PG_VERSION"))
+    assert os.path.exists(os.path.join(journey.state_dir, "secrets", "litellm-master-key"))
