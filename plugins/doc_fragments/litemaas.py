@@ -41,7 +41,7 @@ options:
         description: The user's email address.
         type: str
         required: true
-  token_ttl:
+  jwt_ttl:
     description:
       - Lifetime in seconds of the minted JWT.
     type: int

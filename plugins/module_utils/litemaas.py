@@ -36,7 +36,7 @@ LITEMAAS_ARGUMENT_SPEC.update(
         username=dict(type="str", required=True),
         email=dict(type="str", required=True),
     )),
-    token_ttl=dict(type="int", default=300),
+    jwt_ttl=dict(type="int", default=300),
 )
 
 ROLES = ("admin", "adminReadonly", "user")
@@ -85,9 +85,9 @@ class LiteMaaS(object):
         self._read_key = conn.pop("token")
         self._secret = params.get("jwt_secret") or os.environ.get("MAAS_LITEMAAS_JWT_SECRET")
         self._user = params.get("automation_user")
-        self._ttl = params.get("token_ttl") or 300
+        self._ttl = params.get("jwt_ttl") or 300
         self._jwt = None
-        self.client = client or GatewayClient(token=None, **conn)
+        self.client = client or GatewayClient(**conn)
         if not self._read_key and not self._secret:
             raise GatewayError("LiteMaaS: set jwt_secret and automation_user (writes and reads), "
                                "or token (an ltm_admin_ key, reads only)")

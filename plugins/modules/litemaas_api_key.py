@@ -84,11 +84,13 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 """
 
 EXAMPLES = r"""
@@ -163,7 +165,7 @@ def _body(desired, fields):
 
 class ApiKeyKind(Kind):
     kind = "api_key"
-    fields = tuple(f for f, _ in FIELDS)
+    fields = tuple(f for f, dummy in FIELDS)
     set_fields = ("models",)
 
     def __init__(self, api, user):
@@ -209,7 +211,7 @@ class ApiKeyKind(Kind):
 def desired_key(params):
     what = "API key %r of user %r" % (params["name"], params["owner"])
     want = dict(name=params["name"], state=params["state"])
-    for field, _ in FIELDS:
+    for field, dummy in FIELDS:
         want[field] = params.get(field)
     if params["state"] == "present":
         if not want["models"]:

@@ -85,11 +85,13 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 """
 
 EXAMPLES = r"""
@@ -163,14 +165,14 @@ class ModelKind(Kind):
         out = {}
         for model_id, row in self.api.models().items():
             cur = dict(name=model_id)
-            for field, read_field, _ in FIELDS:
+            for field, read_field, dummy in FIELDS:
                 cur[field] = row.get(read_field)
             out[model_id] = cur
         return out
 
     def _payload(self, name, desired):
         body = dict(model_name=name)
-        for field, _, write_field in FIELDS:
+        for field, dummy, write_field in FIELDS:
             if desired.get(field) is not None:
                 body[write_field] = desired[field]
         if self.endpoint_api_key:
@@ -223,7 +225,7 @@ def main():
         output_cost_per_1k=dict(type="float", default=0),
         tpm=dict(type="int", default=1000000),
         rpm=dict(type="int", default=10000),
-        max_tokens=dict(type="int", default=4096),
+        max_tokens=dict(type="int", default=4096, no_log=False),
         supports_vision=dict(type="bool", default=False),
         supports_function_calling=dict(type="bool", default=False),
         supports_parallel_function_calling=dict(type="bool", default=False),
@@ -242,7 +244,7 @@ def main():
         kind = ModelKind(api, module.params.get("endpoint_api_key"))
         plan = plan_kind(kind, [want], kind.list())
         execute(kind, plan, module.check_mode)
-        changed, _summary, diff = summarize([(kind, plan)])
+        changed, dummy, diff = summarize([(kind, plan)])
         step = plan[0]
         after = step["after"]
         if step["action"] in ("create", "update") and not module.check_mode:

@@ -74,11 +74,13 @@ options:
         type: int
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 """
 
 EXAMPLES = r"""
@@ -154,8 +156,9 @@ def main():
         return dict(type="dict", options=dict((f, dict(type=types.get(f, "int"))) for f in fields))
     types = dict(max_budget="float", soft_budget="float", budget_duration="str")
     spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(user_defaults=section(USER_FIELDS, types), api_key_defaults=section(KEY_FIELDS, types),
-                api_key_maximums=section(MAX_FIELDS, types))
+    spec.update(user_defaults=section(USER_FIELDS, types),
+                api_key_defaults=dict(section(KEY_FIELDS, types), no_log=False),
+                api_key_maximums=dict(section(MAX_FIELDS, types), no_log=False))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     try:

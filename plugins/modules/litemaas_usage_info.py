@@ -40,12 +40,14 @@ options:
     elements: str
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
     details: Reads only; check mode changes nothing.
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 """
 
 EXAMPLES = r"""

@@ -52,11 +52,13 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 """
 
 EXAMPLES = r"""
@@ -129,7 +131,7 @@ def desired_user(params):
     want = dict(name=params["username"])
     if params.get("roles") is not None:
         want["roles"] = sorted(set(params["roles"]) | {"user"})
-    for field, _ in BUDGET_FIELDS:
+    for field, dummy in BUDGET_FIELDS:
         want[field] = params.get(field)
     litemaas.check_duration(want["budget_duration"], "user %r" % params["username"])
     litemaas.check_non_negative(dict((f, want[f]) for f in ("max_budget", "tpm_limit", "rpm_limit")),
@@ -159,7 +161,7 @@ def main():
         current = {want["name"]: kind.current(want["name"])}
         plan = plan_kind(kind, [want], current)
         execute(kind, plan, module.check_mode)
-        changed, _summary, diff = summarize([(kind, plan)])
+        changed, dummy, diff = summarize([(kind, plan)])
         step = plan[0]
         result = dict(changed=changed, changes=step["changes"], user=kind.view(step["after"]))
         if module._diff:

@@ -113,7 +113,7 @@ class Contract(object):
                 if m == method:
                     return template, op, hit.groupdict()
         raise ContractError("%s %s: %s" % (method, path, "method not in the contract" if found else
-                                          "path not in the contract"))
+                                           "path not in the contract"))
 
     def check_request(self, method, path, query, body):
         template, op, path_params = self.match(method, path)
@@ -369,7 +369,7 @@ class StandInLiteMaaS(object):
         for model in doc["modelIds"]:
             self._subscribe(pp["id"], model, force_active=True)
         return 201, clean(dict((f, key[f]) for f in ("id", "name", "key", "keyPrefix", "models", "isActive",
-                                                      "createdAt", "expiresAt")))
+                                                     "createdAt", "expiresAt")))
 
     def _key(self, pp):
         key = self.keys.get(pp["keyId"])
@@ -493,7 +493,7 @@ class StandInLiteMaaS(object):
         self._apply_model(model, doc)
         model["updatedAt"] = now()
         return 201, {"success": True, "message": "created", "model": {"id": name, "model_name": name,
-                                                                       "created_at": model["createdAt"]}}
+                                                                      "created_at": model["createdAt"]}}
 
     def op_put_api_v1_admin_models_id(self, pp, q, doc):
         model = self.models.get(pp["id"])
@@ -502,7 +502,7 @@ class StandInLiteMaaS(object):
         self._apply_model(model, doc)
         model["updatedAt"] = now()
         return 200, {"success": True, "message": "updated", "model": {"id": pp["id"], "model_name": pp["id"],
-                                                                       "updated_at": model["updatedAt"]}}
+                                                                      "updated_at": model["updatedAt"]}}
 
     def op_delete_api_v1_admin_models_id(self, pp, q, doc):
         if pp["id"] not in self.models:

@@ -28,51 +28,51 @@ def key_task(name, path, **extra):
 
 def test_model_created_once_and_not_duplicated_on_rerun_standin(standin, play):
     before = standin.snapshot()
-    rc, res, _ = play([model_task()], check=True, diff=True)
+    rc, res, dummy = play([model_task()], check=True, diff=True)
     assert rc == 0 and res["register model"]["changed"] is True
     assert standin.snapshot() == before and standin.writes == 0, "check mode wrote"
-    rc, res, _ = play([model_task()])
+    rc, res, dummy = play([model_task()])
     assert rc == 0 and res["register model"]["operation"] == "create"
     assert standin.models[MODEL]["apiBase"] == ENDPOINT
     assert abs(standin.models[MODEL]["inputCostPerToken"] - 0.0005) < 1e-12
-    rc, res, _ = play([model_task()])
+    rc, res, dummy = play([model_task()])
     assert rc == 0 and res["register model"]["changed"] is False
     assert standin.deployments[MODEL] == 1, "the model was POSTed twice (LiteMaaS would duplicate it)"
-    rc, res, _ = play([model_task(max_tokens=4096)], diff=True)
+    rc, res, dummy = play([model_task(max_tokens=4096)], diff=True)
     assert res["register model"]["operation"] == "update"
     assert res["register model"]["changes"]["max_tokens"] == {"before": 2048, "after": 4096}
     assert standin.models[MODEL]["maxTokens"] == 4096 and standin.deployments[MODEL] == 1
-    rc, res, _ = play([{"name": "drop", "redwood.maas.litemaas_model": {"name": MODEL, "state": "absent"}}])
+    rc, res, dummy = play([{"name": "drop", "redwood.maas.litemaas_model": {"name": MODEL, "state": "absent"}}])
     assert res["drop"]["changed"] is True and MODEL not in standin.models
 
 
 def test_pending_user_then_applied_after_login_standin(standin, play):
     task = {"name": "alice", "redwood.maas.litemaas_user": dict(username="alice", roles=["admin"], max_budget=100,
-                                                                 budget_duration="monthly", rpm_limit=300)}
-    rc, res, _ = play([task])
+                                                                budget_duration="monthly", rpm_limit=300)}
+    rc, res, dummy = play([task])
     assert rc == 0 and res["alice"]["changed"] is False and res["alice"]["pending"] is True
     assert "not logged in" in res["alice"]["msg"]
     standin.login("alice")
     before = standin.snapshot()
-    rc, res, _ = play([task], check=True)
+    rc, res, dummy = play([task], check=True)
     assert res["alice"]["changed"] is True and standin.snapshot() == before
-    rc, res, _ = play([task], diff=True)
+    rc, res, dummy = play([task], diff=True)
     assert rc == 0 and res["alice"]["changed"] is True and res["alice"]["pending"] is False
     alice = standin.user_by_name("alice")
     assert sorted(alice["roles"]) == ["admin", "user"]
     assert alice["maxBudget"] == 100 and alice["budgetDuration"] == "monthly" and alice["rpmLimit"] == 300
     writes = standin.writes
-    rc, res, _ = play([task])
+    rc, res, dummy = play([task])
     assert res["alice"]["changed"] is False and standin.writes == writes
 
 
 def test_bad_input_fails_before_any_request_standin(standin, play):
     bad = {"name": "bad", "redwood.maas.litemaas_user": dict(username="alice", budget_duration="fortnight")}
-    rc, res, _ = play([bad])
+    rc, res, dummy = play([bad])
     assert rc != 0 and "budget duration" in res["bad"]["msg"]
     assert standin.exchanges == []
     bad_key = {"name": "bad key", "redwood.maas.litemaas_api_key": dict(name="k", owner="alice", models=[])}
-    rc, res, _ = play([bad_key])
+    rc, res, dummy = play([bad_key])
     assert rc != 0 and "at least one model" in res["bad key"]["msg"] and standin.exchanges == []
 
 
@@ -96,16 +96,16 @@ def test_api_key_create_deliver_rerun_rotate_revoke_standin(standin, play, tmp_p
     assert JWT_SECRET not in out and "eyJ" not in out, "a secret or a token leaked into the output"
 
     writes = standin.writes
-    rc, res, _ = play([key_task("key", env)])
+    rc, res, dummy = play([key_task("key", env)])
     assert rc == 0 and res["key"]["changed"] is False and "key" not in res["key"]
     assert standin.writes == writes and len(standin.keys) == 1, "re-run wrote or created a second key"
 
-    rc, res, _ = play([key_task("key", env, max_budget=30)], diff=True)
+    rc, res, dummy = play([key_task("key", env, max_budget=30)], diff=True)
     assert res["key"]["operation"] == "update" and standin.keys[keys[0]["id"]]["maxBudget"] == 30
     assert res["key"]["api_key"]["models"] == [MODEL], "must re-read the key, not trust the PATCH response"
 
     old = keys[0]
-    rc, res, _ = play([key_task("key", env, max_budget=30, rotate=True)])
+    rc, res, dummy = play([key_task("key", env, max_budget=30, rotate=True)])
     assert rc == 0 and res["key"]["operation"] == "rotate"
     active = [k for k in standin.keys.values() if k["isActive"]]
     assert len(active) == 1 and active[0]["id"] != old["id"] and active[0]["key"] != old["key"]
@@ -114,10 +114,10 @@ def test_api_key_create_deliver_rerun_rotate_revoke_standin(standin, play, tmp_p
 
     revoke = {"name": "revoke", "redwood.maas.litemaas_api_key": dict(name="alice-notebook", owner="alice",
                                                                       state="absent")}
-    rc, res, _ = play([revoke])
+    rc, res, dummy = play([revoke])
     assert rc == 0 and res["revoke"]["changed"] is True
     assert not [k for k in standin.keys.values() if k["isActive"]]
-    rc, res, _ = play([revoke])
+    rc, res, dummy = play([revoke])
     assert rc == 0 and res["revoke"]["changed"] is False
 
 
@@ -127,18 +127,18 @@ def test_key_stripped_of_models_gets_them_back_standin(standin, play, tmp_path):
     play([model_task(restricted_access=True)])
     (key,) = standin.keys.values()
     assert key["models"] == [], "stand-in should model LiteMaaS stripping a restricted model from keys"
-    rc, res, _ = play([key_task("key", tmp_path / "a.env")])
+    rc, res, dummy = play([key_task("key", tmp_path / "a.env")])
     assert rc == 0 and res["key"]["operation"] == "update" and key["models"] == [MODEL]
 
 
 def test_duplicate_key_names_made_by_hand_fail_clearly_standin(standin, play, tmp_path):
     alice = standin.login("alice")
     play([model_task()])
-    for _ in range(2):
+    for dummy in range(2):
         standin.handle("POST", "/api/v1/admin/users/%s/api-keys" % alice["id"],
                        {"Authorization": "Bearer " + _jwt(standin)},
                        b'{"name": "alice-notebook", "modelIds": ["%s"]}' % MODEL.encode())
-    rc, res, _ = play([key_task("key", tmp_path / "a.env")])
+    rc, res, dummy = play([key_task("key", tmp_path / "a.env")])
     assert rc != 0 and "several active API keys named" in res["key"]["msg"]
 
 
@@ -146,17 +146,17 @@ def test_subscription_pending_approved_standin(standin, play):
     bob = standin.login("bob")
     play([model_task(restricted_access=True)])
     sub = {"name": "sub", "redwood.maas.litemaas_subscription": dict(user="bob", models=[MODEL])}
-    rc, res, _ = play([sub])
+    rc, res, dummy = play([sub])
     assert rc == 0 and res["sub"]["subscriptions"] == {MODEL: "pending"}
     approve = {"name": "approve", "redwood.maas.litemaas_subscription": dict(user="bob", models=[MODEL],
                                                                              pending="approve")}
     before = standin.snapshot()
-    rc, res, _ = play([approve], check=True)
+    rc, res, dummy = play([approve], check=True)
     assert res["approve"]["approved"] == [MODEL] and standin.snapshot() == before
-    rc, res, _ = play([approve])
+    rc, res, dummy = play([approve])
     assert rc == 0 and res["approve"]["approved"] == [MODEL]
     assert [s["status"] for s in standin.subs.values() if s["userId"] == bob["id"]] == ["active"]
-    rc, res, _ = play([approve])
+    rc, res, dummy = play([approve])
     assert res["approve"]["changed"] is False
 
 
@@ -165,12 +165,12 @@ def test_settings_merge_keeps_unnamed_fields_standin(standin, play):
     standin.user_defaults["rpmLimit"] = 77
     task = {"name": "settings", "redwood.maas.litemaas_settings": dict(
         user_defaults=dict(max_budget=50, tpm_limit=100000), api_key_defaults=dict(budget_duration="30d"))}
-    rc, res, _ = play([task])
+    rc, res, dummy = play([task])
     assert rc == 0 and res["settings"]["changed"] is True
     assert standin.user_defaults == {"maxBudget": 50, "tpmLimit": 100000, "rpmLimit": 77}
     assert standin.key_settings["maximums"]["maxBudget"] == 500
     assert standin.key_settings["defaults"]["budgetDuration"] == "30d"
-    rc, res, _ = play([task])
+    rc, res, dummy = play([task])
     assert res["settings"]["changed"] is False
 
 
@@ -182,9 +182,9 @@ def test_usage_info_by_user_model_key_standin(standin, play, tmp_path):
     standin.add_usage("alice", MODEL, key["id"], 10, 30, 0.05, "2026-10-06")
     standin.add_usage("alice", MODEL, key["id"], 1, 1, 9.0, "2026-09-01")   # outside the range
     tasks = [{"name": by, "redwood.maas.litemaas_usage_info": dict(start_date="2026-10-01", end_date="2026-10-31",
-                                                                  group_by=by, users=["alice", "nobody"])}
+                                                                   group_by=by, users=["alice", "nobody"])}
              for by in ("user", "model", "key")]
-    rc, res, _ = play(tasks)
+    rc, res, dummy = play(tasks)
     assert rc == 0
     assert res["user"]["usage"] == [dict(user="alice", requests=2, prompt_tokens=110, completion_tokens=330,
                                          total_tokens=440, cost=0.3)]
@@ -201,15 +201,15 @@ def test_admin_key_is_used_for_reads_and_never_for_writes_standin(standin, play)
     assert rc != 0 and "jwt_secret" in res["alice"]["msg"] and ADMIN_KEY not in out
     assert standin.user_by_name("alice")["maxBudget"] is None and standin.writes == 0
     info = {"name": "usage", "redwood.maas.litemaas_usage_info": dict(gateway_url=standin.url, token=ADMIN_KEY)}
-    rc, res, _ = play([info], connection=False)
+    rc, res, dummy = play([info], connection=False)
     assert rc == 0 and res["usage"]["usage"] == []
 
 
 def test_standin_applies_then_fails_admin_key_writes_standin(standin):
     """The documented 0.4.0 defect the modules avoid: the write is applied, then HTTP 500."""
     alice = standin.login("alice")
-    status, _ = standin.handle("PATCH", "/api/v1/admin/users/%s/budget-limits" % alice["id"],
-                               {"Authorization": "Bearer " + ADMIN_KEY}, b'{"maxBudget": 7}')
+    status, dummy = standin.handle("PATCH", "/api/v1/admin/users/%s/budget-limits" % alice["id"],
+                                   {"Authorization": "Bearer " + ADMIN_KEY}, b'{"maxBudget": 7}')
     assert status == 500 and alice["maxBudget"] == 7
 
 

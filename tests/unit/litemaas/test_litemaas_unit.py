@@ -89,7 +89,7 @@ def test_user_roles_always_include_user_and_limits_checked():
 
 def _key_params(**kw):
     p = dict(name="k", owner="a", state="present", models=["m"])
-    p.update(dict((f, None) for f, _ in litemaas_api_key.FIELDS if f not in p))
+    p.update(dict((f, None) for f, dummy in litemaas_api_key.FIELDS if f not in p))
     p.update(kw)
     return p
 
