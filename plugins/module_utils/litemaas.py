@@ -96,6 +96,13 @@ class LiteMaaS(object):
         if self._user and not UUID_RE.match(self._user["id"]):
             raise GatewayError("LiteMaaS: automation_user.id must be the user's UUID, got %r" % self._user["id"])
 
+    def scrub(self, text):
+        """``text`` without the minted JWT, the JWT secret or the admin key."""
+        for secret in (self._jwt, self._secret, self._read_key):
+            if secret:
+                text = text.replace(secret, "********")
+        return text
+
     def _write_token(self):
         if not self._secret:
             raise GatewayError("LiteMaaS: this change needs jwt_secret and automation_user; an ltm_admin_ key "
@@ -182,7 +189,7 @@ def run(module, body):
     except PendingUser as exc:
         result = dict(changed=False, pending=True, msg=str(exc))
     except (GatewayError, ValueError) as exc:
-        module.fail_json(msg=str(exc), status=getattr(exc, "status", None))
+        module.fail_json(msg=api.scrub(str(exc)), status=getattr(exc, "status", None))
     finally:
         api.client.close()
     result.setdefault("pending", False)

@@ -35,7 +35,7 @@ def play(standin, tmp_path):
     on localhost against the stand-in; returns (rc, {task name: result}, stdout)."""
     counter = [0]
 
-    def run(tasks=None, check=False, diff=False, extra_vars=None, roles=None, connection=True):
+    def run(tasks=None, check=False, diff=False, extra_vars=None, roles=None, connection=True, verbose=False):
         counter[0] += 1
         defaults = dict(gateway_url=standin.url, jwt_secret=JWT_SECRET, automation_user=standin.automation)
         playbook = [dict(hosts="all", gather_facts=False,
@@ -50,17 +50,19 @@ def play(standin, tmp_path):
             cmd.append("--check")
         if diff:
             cmd.append("--diff")
+        if verbose:
+            cmd.append("-vvv")
         env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                    ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
         try:
-            out = json.loads(proc.stdout)
+            out = json.loads(proc.stdout[proc.stdout.find("\n{") + 1 if not proc.stdout.startswith("{") else 0:])
         except ValueError:
             raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
         results = {}
         for p in out["plays"]:
             for t in p["tasks"]:
                 results[t["task"]["name"]] = t["hosts"].get("localhost", {})
-        return proc.returncode, results, proc.stdout
+        return proc.returncode, results, proc.stdout + ("\n" + proc.stderr if verbose else "")
 
     return run
