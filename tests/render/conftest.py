@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).parent))
+ENVIRONMENTS = ["dev", "staging", "prod"]
+
+
+def run_playbook(*args, check=False, extra_env=None):
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", **(extra_env or {}))
+    proc = subprocess.run(["ansible-playbook", *args], cwd=REPO, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-6000:]
+    return proc
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """Render every example inventory (in parallel) into its own directory: {env: (dir, output)}."""
+    base = tmp_path_factory.mktemp("rendered")
+    procs = {}
+    for env in ENVIRONMENTS:
+        cmd = ["ansible-playbook", "playbooks/site.yml", "-i", "inventories/%s" % env,
+               "-e", "maas_delivery=render", "-e", "maas_render_dir=%s" % (base / env)]
+        procs[env] = subprocess.Popen(cmd, cwd=REPO, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT,
+                                      env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    out = {}
+    for env, p in procs.items():
+        stdout = p.communicate()[0]
+        assert p.returncode == 0, "render of %s failed:\n%s" % (env, stdout[-6000:])
+        out[env] = (base / env, stdout)
+    return out
