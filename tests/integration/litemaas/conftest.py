@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
+from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  (B's kube-local session fixture)
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def play(standin, tmp_path):
     on localhost against the stand-in; returns (rc, {task name: result}, stdout)."""
     counter = [0]
 
-    def run(tasks=None, check=False, diff=False, extra_vars=None, roles=None, connection=True, verbose=False):
+    def run(tasks=None, check=False, diff=False, extra_vars=None, roles=None, connection=True, verbose=False, env=None):
         counter[0] += 1
         defaults = dict(gateway_url=standin.url, jwt_secret=JWT_SECRET, automation_user=standin.automation)
         playbook = [dict(hosts="all", gather_facts=False,
@@ -52,7 +54,8 @@ def play(standin, tmp_path):
             cmd.append("--diff")
         if verbose:
             cmd.append("-vvv")
-        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+        env = dict(os.environ, **(env or {}))
+        env.update(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                    ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
         try:

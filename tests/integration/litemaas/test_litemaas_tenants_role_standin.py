@@ -77,3 +77,30 @@ def test_tenants_role_litemaas_refuses_teams_before_any_write_standin(standin, p
     rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
     assert rc != 0 and "no teams API" in out
     assert standin.exchanges == []
+
+
+def test_tenants_role_litemaas_delivers_keys_to_kubernetes_secret_kube_standin(standin, play, tmp_path, kube_local):
+    """Key delivery to a Secret in a real kube-apiserver (kube-local); LiteMaaS itself is the stand-in."""
+    import base64
+    standin.login("alice")
+    ns = "canopy-litemaas-%s" % tmp_path.name[-6:].lower().replace("_", "-")
+    kube_local.resource("v1", "Namespace").create(body={"apiVersion": "v1", "kind": "Namespace",
+                                                        "metadata": {"name": ns}})
+    inv = inventory(standin, tmp_path, maas_users=[dict(name="alice")],
+                    maas_api_keys=[dict(name="canopy", owner=dict(user="alice"), models=["granite-standin"],
+                                        deliver_to=dict(secret=dict(namespace=ns, name="maas-credentials")))])
+    env = {"K8S_AUTH_KUBECONFIG": kube_local.kubeconfig}
+    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env, check=True)
+    assert rc == 0, out
+    assert kube_local.get("v1", "Secret", "maas-credentials", ns) is None, "check mode wrote a Secret"
+    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
+    assert rc == 0, out
+    (key,) = standin.keys.values()
+    secret = kube_local.get("v1", "Secret", "maas-credentials", ns)
+    data = dict((k, base64.b64decode(v).decode()) for k, v in secret["data"].items())
+    assert data == {"OPENAI_API_KEY": key["key"], "OPENAI_BASE_URL": "http://litellm.example:4000/v1"}
+    assert key["key"] not in out
+    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
+    assert rc == 0 and stats(out)["changed"] == 0, out
+    assert kube_local.get("v1", "Secret", "maas-credentials", ns)["metadata"]["resourceVersion"] == \
+        secret["metadata"]["resourceVersion"]
