@@ -60,7 +60,7 @@ options:
     type: str
   duration:
     description:
-      - Lifetime of the key from its creation or rotation, C(<n>s|m|h|d) (for example C(90d)). Sets the expiry of a new
+      - Lifetime of the key from its creation or rotation, C(<n>s|m|h|d|mo) (for example C(90d); C(mo) is 30 days). Sets the expiry of a new
         key only; it is not compared on later runs (use O(expires_at) for a fixed date). Ignored when O(expires_at) is set.
     type: str
   rotate:
@@ -223,8 +223,8 @@ def desired_key(params):
                                 what)
     want["expires_at"] = litemaas.to_datetime_str(want["expires_at"], what)
     duration = params.get("duration")
-    if duration is not None and not re.match(r"^\d+[smhd]$", duration):
-        raise ValueError("%s: duration %r must be <n>s|m|h|d, for example 90d" % (what, duration))
+    if duration is not None and not re.match(r"^\d+(s|m|h|d|mo)$", duration):
+        raise ValueError("%s: duration %r must be <n>s|m|h|d|mo, for example 90d" % (what, duration))
     want["lifetime"] = duration
     return want
 
@@ -232,9 +232,13 @@ def desired_key(params):
 def expiry_from(duration, now=None):
     """``now + duration`` (``90d``, ``12h``, ...) as an ISO 8601 UTC date-time."""
     import datetime
-    unit = dict(s="seconds", m="minutes", h="hours", d="days")[duration[-1]]
+    if duration.endswith("mo"):     # a month is 30 days here
+        delta = datetime.timedelta(days=30 * int(duration[:-2]))
+    else:
+        unit = dict(s="seconds", m="minutes", h="hours", d="days")[duration[-1]]
+        delta = datetime.timedelta(**{unit: int(duration[:-1])})
     start = now or datetime.datetime.now(datetime.timezone.utc)
-    return (start + datetime.timedelta(**{unit: int(duration[:-1])})).replace(microsecond=0).isoformat()
+    return (start + delta).replace(microsecond=0).isoformat()
 
 
 def main():

@@ -6,6 +6,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from standin_litemaas import JWT_SECRET
 
 
@@ -71,12 +73,22 @@ def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, play, 
     assert [k["name"] for k in standin.keys.values() if k["isActive"]] == ["alice-notebook", "carol-key"]
 
 
-def test_tenants_role_litemaas_refuses_teams_before_any_write_standin(standin, play, tmp_path):
+@pytest.mark.parametrize("override,message", [
+    (dict(maas_teams=[dict(name="cs", members=["alice"])]), "has no teams API"),
+    (dict(maas_api_keys=[dict(name="k", owner=dict(team="cs"), models=["granite-standin"])]), "has no teams API"),
+    (dict(maas_users=[dict(name="alice", state="absent")]), "no API to delete users"),
+    (dict(maas_tenants_prune=True), "ownership marker"),
+    (dict(maas_api_keys=[dict(name="k", owner=dict(user="alice"), models=["granite-standin"], max_budget=-1)]),
+     "max_budget must be >= 0"),
+    (dict(maas_api_keys=[dict(name="k", owner=dict(user="alice"), models=["llama"])]), "not in maas_models"),
+    (dict(maas_users=[dict(name="alice", colour="red")]), "unknown field"),
+])
+def test_tenants_role_litemaas_refuses_before_any_write_standin(standin, play, tmp_path, override, message):
     standin.login("alice")
-    inv = inventory(standin, tmp_path, maas_teams=[dict(name="cs", members=["alice"])])
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
-    assert rc != 0 and "no teams API" in out
-    assert standin.exchanges == []
+    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inventory(standin, tmp_path, **override),
+                        connection=False)
+    assert rc != 0 and message in out and "Nothing was changed" in out
+    assert standin.exchanges == [], "a request was sent before the inventory was checked"
 
 
 def test_tenants_role_litemaas_delivers_keys_to_kubernetes_secret_kube_standin(standin, play, tmp_path, kube_local):

@@ -129,3 +129,28 @@ def test_usage_period_defaults_and_order():
     assert litemaas_usage_info.period(dict(start_date=None, end_date=None), today) == ("2026-10-25", "2026-11-24")
     with pytest.raises(ValueError, match="after"):
         litemaas_usage_info.period(dict(start_date="2026-11-02", end_date="2026-11-01"))
+
+
+def test_key_duration_sets_expiry_only_at_creation():
+    import datetime
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    assert litemaas_api_key.expiry_from("90d", start) == "2026-04-01T00:00:00+00:00"
+    assert litemaas_api_key.expiry_from("1mo", start) == "2026-01-31T00:00:00+00:00"
+    want = litemaas_api_key.desired_key(_key_params(duration="90d"))
+    assert want["lifetime"] == "90d" and "lifetime" not in litemaas_api_key.ApiKeyKind.fields
+    with pytest.raises(ValueError, match="duration"):
+        litemaas_api_key.desired_key(_key_params(duration="weekly"))
+
+
+def test_inventory_check_names_what_litemaas_cannot_express():
+    from ansible_collections.redwood.maas.plugins.modules import litemaas_inventory_info as inv
+    from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError
+    base = dict(models=[dict(name="m", endpoint="http://h/v1")], budget_defaults={}, teams=[], users=[dict(name="a")],
+                api_keys=[dict(name="k", owner=dict(user="a"), models=["m"])], model_endpoints={}, prune=False)
+    assert inv.check(base) == (["a"], ["m"])
+    for change, match in ((dict(teams=[dict(name="t")]), "no teams API"),
+                          (dict(models=[dict(name="m")]), "no endpoint"),
+                          (dict(api_keys=[dict(name="k", owner=dict(user="a"), models=[])]), "ALL models")):
+        with pytest.raises(InputError, match=match):
+            inv.check(dict(base, **change))
+    assert inv.check(dict(base, models=[dict(name="m")], model_endpoints={"m": "http://x/v1"})) == (["a"], ["m"])
