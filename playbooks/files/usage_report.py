@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 
 import httpx
 
-FIELDS = ["dimension", "name", "requests", "hits_last_24h", "prompt_tokens", "completion_tokens",
+FIELDS = ["dimension", "name", "requests", "refused_or_failed", "hits_last_24h", "prompt_tokens", "completion_tokens",
           "total_tokens", "cost_usd", "period_start", "period_end"]
 
 
@@ -63,6 +63,7 @@ def aggregate(logs, keys, teams, now, start):
         for dim, name in names.items():
             c = rows[(dim, name)]
             c["requests"] += 1
+            c["refused_or_failed"] += int((log.get("status") or "success") != "success")
             c["hits_last_24h"] += int(when >= now - dt.timedelta(hours=24))
             c["prompt_tokens"] += int(log.get("prompt_tokens") or 0)
             c["completion_tokens"] += int(log.get("completion_tokens") or 0)
@@ -71,7 +72,8 @@ def aggregate(logs, keys, teams, now, start):
         timeline[bucket] += 1
     out = []
     for (dim, name), c in sorted(rows.items()):
-        out.append({"dimension": dim, "name": name, "requests": c["requests"], "hits_last_24h": c["hits_last_24h"],
+        out.append({"dimension": dim, "name": name, "requests": c["requests"],
+                    "refused_or_failed": c["refused_or_failed"], "hits_last_24h": c["hits_last_24h"],
                     "prompt_tokens": c["prompt_tokens"], "completion_tokens": c["completion_tokens"],
                     "total_tokens": c["prompt_tokens"] + c["completion_tokens"], "cost_usd": round(c["cost_usd"], 8),
                     "period_start": start.isoformat(timespec="seconds"), "period_end": now.isoformat(timespec="seconds")})
@@ -96,7 +98,7 @@ def bar_chart(title, items, unit):
 
 def write_html(path, rows, timeline, start, now):
     team_tokens = [(r["name"], r["total_tokens"]) for r in rows if r["dimension"] == "team"]
-    table = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[f]))}</td>" for f in FIELDS[:8]) + "</tr>" for r in rows)
+    table = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[f]))}</td>" for f in FIELDS[:9]) + "</tr>" for r in rows)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(f"""<!doctype html><html><head><meta charset="utf-8"><title>Models as a Service usage</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}</style>
@@ -105,7 +107,7 @@ def write_html(path, rows, timeline, start, now):
 {bar_chart("Tokens per team", team_tokens, "tokens")}
 {bar_chart("Requests over time", timeline, "requests")}
 <h2>Usage per user, team and key</h2>
-<table><tr>{"".join(f"<th>{f}</th>" for f in FIELDS[:8])}</tr>{table}</table></body></html>
+<table><tr>{"".join(f"<th>{f}</th>" for f in FIELDS[:9])}</tr>{table}</table></body></html>
 """)
 
 
