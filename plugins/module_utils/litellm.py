@@ -105,7 +105,12 @@ class ModelKind(Kind):
         return out
 
     def get(self, name):
-        body = self.client.get("/model/info", what="model '%s'" % name, params={"litellm_model_id": name}) or {}
+        try:
+            body = self.client.get("/model/info", what="model '%s'" % name, params={"litellm_model_id": name}) or {}
+        except GatewayError as exc:
+            if exc.status in (400, 404):      # LiteLLM answers 400 "Model id = X not found"
+                return None
+            raise
         for row in body.get("data") or []:
             cur = self._current(row)
             if cur["id"] == name:
@@ -268,7 +273,7 @@ class KeyKind(Kind):
         self.client = client
 
     def desired(self, item):
-        user, team = key_owner(item)
+        user, team = key_owner(item) if (item.get("state") or "present") == "present" else (None, None)
         out = dict(name=item["name"], state=item.get("state") or "present", user=user, team=team,
                    models=item.get("models"), duration=item.get("duration"), rotate=bool(item.get("rotate")),
                    deliver_to=item.get("deliver_to"))
@@ -504,3 +509,65 @@ def reconcile_tenants(client, models, teams, users, keys, budget_defaults=None, 
     summary["key"]["rotated"] = [s["name"] for s in rotations]
     return dict(changed=changed, summary=summary, diff=diff, delivered=delivered, spooled=spooled,
                 undelivered=undelivered)
+
+
+# ---------------------------------------------------------------- module glue
+
+def item_from_params(params, fields):
+    return dict((f, params[f]) for f in fields if params.get(f) is not None)
+
+
+def run_single_module(module, schema_kind, kind_class, fields, endpoints=None):
+    """The whole body of a single-object module: validate, read one object, write only what differs."""
+    from ansible_collections.redwood.maas.plugins.module_utils.client import GatewayClient, gateway_params
+    from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_entry
+    client = None
+    try:
+        item = check_entry(schema_kind, item_from_params(module.params, fields))
+        client = GatewayClient(**gateway_params(module.params))
+        kind = kind_class(client)
+        if kind_class is ModelKind:
+            desired = kind.desired(item, endpoints)
+            if desired["state"] == "present" and not desired.get("endpoint"):
+                raise InputError("model '%s': endpoint is required" % item["name"])
+        elif kind_class is UserKind:
+            desired = kind.desired(item, {})
+        else:
+            desired = kind.desired(item)
+        plan, results, out = apply_one(kind, desired, module.check_mode)
+        delivered = []
+        if kind_class is KeyKind:
+            public_url = module.params.get("public_url") or client.base_url
+            delivered, _spooled, undelivered = deliver_keys(plan, results, public_url, module.check_mode)
+            for name in undelivered:
+                module.warn("key '%s' exists but its deliver_to file is missing; set rotate: true to make and "
+                            "deliver a new secret" % name)
+    except (InputError, GatewayError) as exc:
+        module.fail_json(msg=str(exc), requests=_counts(client))
+    result = dict(changed=out["changed"], operation=out["action"], requests=_counts(client))
+    if kind_class is KeyKind:
+        result["delivered"] = bool(delivered)
+    if module._diff:
+        result["diff"] = out["diff"]
+    module.exit_json(**result)
+
+
+def _counts(client):
+    return dict(total=client.requests, writes=client.writes) if client else dict(total=0, writes=0)
+
+
+def read_info(client, kinds, names=None):
+    """What litellm_info returns: plain rows per kind, with spend and the managed flag, no secrets."""
+    classes = dict(users=UserKind, teams=TeamKind, keys=KeyKind, models=ModelKind)
+    out = {}
+    for kind in kinds:
+        adapter = classes[kind](client)
+        rows = []
+        for name, cur in sorted(adapter.list().items()):
+            if names and name not in names:
+                continue
+            row = dict((k, v) for k, v in cur.items() if k not in ("token", "metadata", "id", "db_model"))
+            row["managed"] = adapter.managed(cur)
+            rows.append(row)
+        out[kind] = rows
+    return out

@@ -121,6 +121,8 @@ def validate_inventory(models=None, teams=None, users=None, keys=None, budget_de
     keys = check_list("api key", keys or [])
     defaults = check_entry("budget_defaults", budget_defaults or {})
     for item in keys:
+        if (item.get("state") or "present") == "absent":
+            continue
         owner = item.get("owner") or {}
         if bool(owner.get("user")) == bool(owner.get("team")):
             raise InputError("api key '%s': owner must set exactly one of user or team, got %r" % (item["name"], owner))

@@ -1,0 +1,153 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: redwood.maas engineers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: litellm_key
+short_description: Manage an API key (virtual key) in a LiteLLM proxy and deliver its secret
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes one LiteLLM virtual key, identified by its alias O(name).
+  - The secret exists only when the key is created. It is written to O(deliver_to.file) (mode 0600,
+    lines C(OPENAI_API_KEY=...) and C(OPENAI_BASE_URL=...)) and never returned or logged.
+    C(changed) depends on the non-secret options only.
+  - O(rotate=true) replaces the secret (the old key is deleted, a new one with the same alias and
+    limits is made and delivered); leave it set and every run rotates.
+  - If the key exists but O(deliver_to.file) is missing, the module warns instead of inventing a new
+    secret; run it with O(rotate=true) to deliver a new one.
+  - Keys created here carry the metadata marker C(managed_by=redwood.maas).
+author:
+  - redwood.maas engineers
+extends_documentation_fragment:
+  - redwood.maas.gateway
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Key alias (unique in LiteLLM).
+    type: str
+    required: true
+  state:
+    description: Whether the key exists.
+    type: str
+    choices: [present, absent]
+    default: present
+  owner:
+    description: The owner, exactly one of O(owner.user) or O(owner.team). Required with O(state=present).
+    type: dict
+    suboptions:
+      user:
+        description: Owning user id.
+        type: str
+      team:
+        description: Owning team id.
+        type: str
+  models:
+    description: Models the key may use.
+    type: list
+    elements: str
+  duration:
+    description: Lifetime from creation (C(30d), C(1mo), ...); unset means no expiry. Changing it resets the expiry.
+    type: str
+  rotate:
+    description: Replace the secret on this run.
+    type: bool
+    default: false
+  deliver_to:
+    description: Where the secret is written.
+    type: dict
+    suboptions:
+      file:
+        description: Env file written with mode 0600.
+        type: path
+  public_url:
+    description: Base URL written as C(OPENAI_BASE_URL) (C(/v1) appended). Defaults to O(gateway_url).
+    type: str
+  max_budget:
+    description: Spend limit in USD (>= 0).
+    type: float
+  budget_duration:
+    description: Budget reset period, a number followed by C(s), C(m), C(h), C(d) or C(mo) (C(30d), C(1mo)).
+    type: str
+  tpm_limit:
+    description: Tokens per minute.
+    type: int
+  rpm_limit:
+    description: Requests per minute.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: A team key delivered to an env file
+  redwood.maas.litellm_key:
+    gateway_url: http://127.0.0.1:4000
+    token: "{{ litellm_master_key }}"
+    name: canopy-cs
+    owner: {team: computer-science}
+    models: [granite-3-1-8b-instruct]
+    max_budget: 200
+    budget_duration: 30d
+    deliver_to: {file: /etc/canopy/maas.env}
+"""
+
+RETURN = r"""
+operation:
+  description: What was done, C(create), C(update), C(delete) or C(none).
+  returned: always
+  type: str
+  sample: update
+requests:
+  description: HTTP requests sent, and how many were writes.
+  returned: always
+  type: dict
+  sample: {"total": 2, "writes": 1}
+delivered:
+  description: Whether a new secret was written to O(deliver_to.file) on this run.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import KeyKind, run_single_module
+
+FIELDS = ("name", "state", "owner", "models", "duration", "rotate", "deliver_to", "max_budget", "budget_duration",
+          "tpm_limit", "rpm_limit")
+
+
+def main():
+    spec = dict(GATEWAY_ARGUMENT_SPEC)
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        owner=dict(type="dict", options=dict(user=dict(type="str"), team=dict(type="str")),
+                   mutually_exclusive=[("user", "team")]),
+        models=dict(type="list", elements="str"),
+        duration=dict(type="str"),
+        rotate=dict(type="bool", default=False),
+        deliver_to=dict(type="dict", options=dict(file=dict(type="path"))),
+        public_url=dict(type="str"),
+        max_budget=dict(type="float"),
+        budget_duration=dict(type="str"),
+        tpm_limit=dict(type="int"),
+        rpm_limit=dict(type="int"),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_if=[("state", "present", ("owner",))])
+    for field in ("owner", "deliver_to"):
+        if module.params.get(field):
+            module.params[field] = dict((k, v) for k, v in module.params[field].items() if v is not None)
+    run_single_module(module, "api key", KeyKind, FIELDS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: redwood.maas engineers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: litellm_model
+short_description: Register an OpenAI-compatible model backend (such as vLLM) in a LiteLLM proxy
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes one model deployment stored in LiteLLM's database
+    (the proxy needs C(store_model_in_db)). The model id and the public model name are O(name); requests
+    go to O(endpoint) as C(openai/<name>).
+  - Models registered here carry C(managed_by=redwood.maas) in their C(model_info).
+author:
+  - redwood.maas engineers
+extends_documentation_fragment:
+  - redwood.maas.gateway
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Model name (the served model name of the backend, and the name clients use).
+    type: str
+    required: true
+  state:
+    description: Whether the model is registered.
+    type: str
+    choices: [present, absent]
+    default: present
+  endpoint:
+    description: OpenAI-compatible base URL ending in C(/v1), for example C(http://vllm:8000/v1). Required with O(state=present).
+    type: str
+  cost:
+    description: What the gateway charges.
+    type: dict
+    suboptions:
+      input_per_1k:
+        description: USD per 1,000 input tokens.
+        type: float
+      output_per_1k:
+        description: USD per 1,000 output tokens.
+        type: float
+  tpm_limit:
+    description: Tokens per minute for this deployment.
+    type: int
+  rpm_limit:
+    description: Requests per minute for this deployment.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: Register a vLLM endpoint
+  redwood.maas.litellm_model:
+    gateway_url: http://127.0.0.1:4000
+    token: "{{ litellm_master_key }}"
+    name: granite-3-1-8b-instruct
+    endpoint: http://granite.models.svc:8080/v1
+    cost: {input_per_1k: 0.0005, output_per_1k: 0.0015}
+"""
+
+RETURN = r"""
+operation:
+  description: What was done, C(create), C(update), C(delete) or C(none).
+  returned: always
+  type: str
+  sample: update
+requests:
+  description: HTTP requests sent, and how many were writes.
+  returned: always
+  type: dict
+  sample: {"total": 2, "writes": 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import ModelKind, run_single_module
+
+FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")
+
+
+def main():
+    spec = dict(GATEWAY_ARGUMENT_SPEC)
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        endpoint=dict(type="str"),
+        cost=dict(type="dict", options=dict(input_per_1k=dict(type="float"), output_per_1k=dict(type="float"))),
+        tpm_limit=dict(type="int"),
+        rpm_limit=dict(type="int"),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    if module.params.get("cost"):
+        module.params["cost"] = dict((k, v) for k, v in module.params["cost"].items() if v is not None)
+    run_single_module(module, "model", ModelKind, FIELDS)
+
+
+if __name__ == "__main__":
+    main()
