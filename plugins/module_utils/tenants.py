@@ -96,6 +96,8 @@ def check_entry(kind, item, position=None):
     unknown = sorted(set(item) - set(schema))
     if unknown:
         raise InputError("%s: unknown field(s) %s (allowed: %s)" % (label, ", ".join(unknown), ", ".join(sorted(schema))))
+    if "name" in schema and item.get("name") is None:
+        raise InputError("%s: name is required" % label)
     if "name" in schema:
         _check(label, "name", "name", item.get("name"))
     return dict((k, _check(label, k, schema[k], v)) for k, v in item.items())
