@@ -14,7 +14,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
-from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  (B's kube-local session fixture)
+from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  pylint: disable=unused-import
 
 
 @pytest.fixture
