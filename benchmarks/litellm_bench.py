@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: 1,000 users, 100 teams, 2,000 keys applied to a real LiteLLM proxy.
 
     tests/run-tool python benchmarks/litellm_bench.py [--loop-fraction 0.1]
@@ -56,7 +55,7 @@ def run(playbook, variables, workdir):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     t0 = time.monotonic()
     proc = subprocess.run(["ansible-playbook", os.path.join(REPO, playbook), "-i", os.path.join(inv, "hosts.yml")],
-                          cwd=REPO, env=env, capture_output=True, text=True)
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - t0
     if proc.returncode != 0:
         sys.exit("%s failed:\n%s" % (playbook, (proc.stdout + proc.stderr)[-5000:]))

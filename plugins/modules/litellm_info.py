@@ -16,13 +16,15 @@ description:
     the spend LiteLLM has recorded. Never returns a key's secret or hash.
   - Spend is written by LiteLLM in batches, so it can lag a few seconds behind the requests.
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
 attributes:
   check_mode:
+    description: Read-only; runs the same in check mode.
     support: full
   diff_mode:
+    description: Nothing is changed, so there is no diff.
     support: none
 options:
   kinds:

@@ -22,13 +22,15 @@ description:
     secret; run it with O(rotate=true) to deliver a new one.
   - Keys created here carry the metadata marker C(managed_by=redwood.maas).
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
 attributes:
   check_mode:
+    description: Reports what would change and writes nothing.
     support: full
   diff_mode:
+    description: Shows before and after of the compared fields (never secrets).
     support: full
 options:
   name:

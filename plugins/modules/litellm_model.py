@@ -17,13 +17,15 @@ description:
     go to O(endpoint) as C(openai/<name>).
   - Models registered here carry C(managed_by=redwood.maas) in their C(model_info).
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
 attributes:
   check_mode:
+    description: Reports what would change and writes nothing.
     support: full
   diff_mode:
+    description: Shows before and after of the compared fields (never secrets).
     support: full
 options:
   name:

@@ -16,13 +16,15 @@ description:
   - O(members) is the complete list of member user ids (role C(user)); members not listed are removed.
   - Teams created here carry the metadata marker C(managed_by=redwood.maas).
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
 attributes:
   check_mode:
+    description: Reports what would change and writes nothing.
     support: full
   diff_mode:
+    description: Shows before and after of the compared fields (never secrets).
     support: full
 options:
   name:

@@ -20,20 +20,22 @@ description:
   - Objects are matched by name (model id, user id, team id, key alias). Objects this module creates
     carry the marker C(managed_by=redwood.maas) in their metadata; O(prune=true) deletes only marked
     objects the inventory no longer lists.
-  - A key's secret exists only when it is created. It is written to O(api_keys[].deliver_to.file)
+  - A key's secret exists only when it is created. It is written to C(api_keys[].deliver_to.file)
     (mode 0600, C(OPENAI_API_KEY=...) and C(OPENAI_BASE_URL=...) lines) and never returned.
-    C(changed) depends on non-secret fields only. O(api_keys[].rotate=true) replaces the secret.
+    C(changed) depends on non-secret fields only. C(api_keys[].rotate=true) replaces the secret.
   - If a key exists in the gateway but its delivery file is missing, the module does not invent a
     new secret silently; it warns, lists the key in RV(undelivered), and a run with
-    O(api_keys[].rotate=true) delivers a new one.
+    C(api_keys[].rotate=true) delivers a new one.
 author:
-  - redwood.maas engineers
+  - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
 attributes:
   check_mode:
+    description: Reports what would change and writes nothing.
     support: full
   diff_mode:
+    description: Shows before and after of the compared fields (never secrets).
     support: full
 options:
   models:
@@ -167,7 +169,7 @@ def main():
         budget_defaults=dict(type="dict", default={}),
         users=dict(type="list", elements="dict", default=[]),
         teams=dict(type="list", elements="dict", default=[]),
-        api_keys=dict(type="list", elements="dict", default=[]),
+        api_keys=dict(type="list", elements="dict", default=[], no_log=False),
         prune=dict(type="bool", default=False),
         public_url=dict(type="str"),
         secret_spool_dir=dict(type="path"),

@@ -22,7 +22,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 
 def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
+    socks = [socket.socket() for dummy in range(n)]
     for s in socks:
         s.bind(("127.0.0.1", 0))
     ports = [s.getsockname()[1] for s in socks]

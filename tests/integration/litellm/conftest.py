@@ -85,7 +85,8 @@ def play(gateway, tmp_path):
             env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
         env.update(extra_env or {})
         cmd = ["ansible-playbook", os.path.join(REPO, playbook), "-i", inventory or str(inv / "hosts.yml")]
-        proc = subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+                              check=False)
         return Run(proc, json_output)
 
     return run
