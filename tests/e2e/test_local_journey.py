@@ -6,10 +6,15 @@ The tests run in this order and share one deployment (the `journey` fixture).
 """
 import csv
 import os
+import signal
 import socket
+import subprocess
 import time
 
-from conftest import recap
+import httpx
+import yaml
+
+from conftest import REPO, recap
 
 
 def descendants(pid):
@@ -109,6 +114,63 @@ def test_usage_report_contains_the_smoke_calls(journey):
     with open(os.path.join(journey.state_dir, "reports", "usage.html"), encoding="utf-8") as fh:
         page = fh.read()
     assert "Tokens per team" in page and "Requests over time" in page and "<svg" in page
+
+
+def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
+    """Add tenants, SIGKILL the LiteLLM process right after the tenants run's first write, re-run.
+
+    The killed run may fail (the gateway is gone for ~25 s while supervisord restarts it); the
+    re-run must succeed, a third run must report changed=0, and nothing may be duplicated.
+    """
+    with open(os.path.join(REPO, "inventories/local/group_vars/maas/tenants.yml"), encoding="utf-8") as fh:
+        tenants = yaml.safe_load(fh)
+    users = tenants["maas_users"] + [{"name": f"kill-user-{i}", "email": f"k{i}@example.edu"} for i in range(4)]
+    keys = tenants["maas_api_keys"] + [
+        {"name": f"kill-key-{i}", "owner": {"user": f"kill-user-{i}"}, "models": ["demo-smoke-test"],
+         "max_budget": 1, "deliver_to": {"file": journey.state_dir + f"/keys/kill-key-{i}.env"}} for i in range(4)]
+    journey.write_vars(maas_users=users, maas_api_keys=keys, maas_skip_smoke=True)
+    log = os.path.join(journey.state_dir, "supervisor", "logs", "maas-litellm.log")
+    offset = os.path.getsize(log)
+    ctl = [os.path.join(os.environ.get("MAAS_CACHE", os.path.expanduser("~/.cache/redwood-maas")),
+                        "host-venvs", "supervisor-4.3.0", "bin", "supervisorctl"),
+           "-c", os.path.join(journey.state_dir, "supervisor", "supervisord.conf")]
+    pid = int(subprocess.run(ctl + ["pid", "maas-litellm"], capture_output=True, text=True, check=True).stdout)
+    cmd = ["ansible-playbook", "-i", "inventories/local", "playbooks/site.yml", "-e", "@" + journey.vars_file]
+    run = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = False
+    try:
+        deadline = time.time() + 900
+        while run.poll() is None and time.time() < deadline:
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                fh.seek(offset)
+                if any(w in fh.read() for w in ('"POST /user/new', '"POST /key/generate', '"POST /user/update')):
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+                    break
+            time.sleep(0.05)
+        run.wait(timeout=900)
+    finally:
+        journey.write_vars(maas_users=users, maas_api_keys=keys)
+    assert killed, "the tenants run never wrote to LiteLLM"
+    proc = journey.run("playbooks/site.yml")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    proc = journey.run("playbooks/site.yml")
+    assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
+    with open(os.path.join(journey.state_dir, "secrets", "litellm-master-key"), encoding="utf-8") as fh:
+        token = fh.read().strip()
+    with httpx.Client(base_url=f"http://127.0.0.1:{journey.ports['litellm']}",
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        aliases = [k["key_alias"] for k in c.get("/key/list", params={"return_full_object": "true", "size": 100}).json()["keys"]]
+        user_ids = [u["user_id"] for u in c.get("/user/list", params={"page_size": 100}).json()["users"]]
+    for i in range(4):
+        assert aliases.count(f"kill-key-{i}") == 1, aliases
+        assert user_ids.count(f"kill-user-{i}") == 1, user_ids
+        with open(journey.state_dir + f"/keys/kill-key-{i}.env", encoding="utf-8") as fh:
+            delivered = dict(line.strip().split("=", 1) for line in fh if "=" in line)
+        # The delivered secret is the one the gateway knows: nothing lost.
+        assert httpx.get(delivered["OPENAI_BASE_URL"] + "/models", timeout=60,
+                         headers={"Authorization": "Bearer " + delivered["OPENAI_API_KEY"]}).status_code == 200
+    journey.write_vars()
 
 
 def test_teardown_stops_every_process_and_keeps_data(journey):
