@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 import yaml
 
 from conftest import REPO, recap
@@ -63,6 +64,22 @@ def test_port_in_use_fails_before_any_change(journey, tmp_path):
     assert proc.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in proc.stdout
     assert not (tmp_path / "state").exists(), "the failed pre-flight must not have written anything"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"maas_host_vllm_min_memory_mb": 10 ** 9}, "Not enough resources for 1 new model server(s)"),
+    ({"maas_host_vllm_min_disk_mb": 10 ** 12}, "MiB disk free under"),
+    ({"maas_host_python": "/nonexistent/python3"}, "/nonexistent/python3 (>= 3.10 with the venv and ensurepip modules) is missing"),
+])
+def test_short_memory_disk_or_missing_python_fails_before_any_change(journey, tmp_path, bad, message):
+    journey.write_vars(maas_host_state_dir=str(tmp_path / "state"), maas_host_venv_dir=str(tmp_path / "venvs"), **bad)
+    try:
+        proc = journey.run("playbooks/site.yml", timeout=600)
+    finally:
+        journey.write_vars()
+    assert proc.returncode != 0
+    assert message in " ".join(proc.stdout.split())
+    assert not (tmp_path / "state").exists() and not (tmp_path / "venvs").exists()
 
 
 def test_fresh_site_run_smoke_call_reports_token_usage(journey):
