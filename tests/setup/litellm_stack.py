@@ -149,7 +149,12 @@ general_settings:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
-if __name__ == "__main__":  # manual use: python tests/setup/litellm_stack.py  (Ctrl-C stops)
+def _raise_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":  # manual use: python tests/setup/litellm_stack.py  (Ctrl-C or SIGTERM stops it all)
+    signal.signal(signal.SIGTERM, _raise_exit)
     with LiteLLMStack() as gw:
         print("LiteLLM %s master key %s upstream %s" % (gw.url, gw.master_key, gw.upstream_url), flush=True)
         try:

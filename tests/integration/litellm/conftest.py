@@ -12,7 +12,9 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(REPO, "tests", "setup"))
+sys.path.insert(0, os.path.join(REPO, "tests"))
 
+from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  pylint: disable=unused-import
 from litellm_stack import LiteLLMStack  # noqa: E402
 
 TENANT_TASK = "Reconcile models, teams, users and API keys in LiteLLM"
