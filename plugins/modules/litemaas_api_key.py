@@ -143,102 +143,10 @@ requests:
   type: int
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Kind, execute, plan_kind, summarize
-
-# inventory field -> LiteMaaS API field
-FIELDS = (("models", "models"), ("max_budget", "maxBudget"), ("soft_budget", "softBudget"),
-          ("budget_duration", "budgetDuration"), ("tpm_limit", "tpmLimit"), ("rpm_limit", "rpmLimit"),
-          ("max_parallel_requests", "maxParallelRequests"), ("expires_at", "expiresAt"))
-
-
-def _body(desired, fields):
-    body = {}
-    for field, api_field in FIELDS:
-        if field in fields and desired.get(field) is not None:
-            body["modelIds" if field == "models" else api_field] = desired[field]
-    return body
-
-
-class ApiKeyKind(Kind):
-    kind = "api_key"
-    fields = tuple(f for f, dummy in FIELDS)
-    set_fields = ("models",)
-
-    def __init__(self, api, user):
-        self.api = api
-        self.user = user
-        self.base = "/api/v1/admin/users/%s/api-keys" % user["id"]
-
-    def list(self):
-        out = {}
-        for row in self.api.keys(self.user["id"], self.user["username"]):
-            if not row.get("isActive"):
-                continue
-            cur = dict(name=row["name"], id=row["id"])
-            for field, api_field in FIELDS:
-                cur[field] = row.get(api_field)
-            cur["expires_at"] = litemaas.to_datetime_str(cur["expires_at"], "key %r" % row["name"])
-            if cur["name"] in out:
-                raise ValueError("user %r has several active API keys named %r (ids %s, %s); LiteMaaS allows "
-                                 "that, this module does not: revoke the extra ones first"
-                                 % (self.user["username"], row["name"], out[cur["name"]]["id"], row["id"]))
-            out[cur["name"]] = cur
-        return out
-
-    def what(self, name):
-        return "API key %r of user %r" % (name, self.user["username"])
-
-    def create(self, name, desired):
-        body = dict(_body(desired, self.fields), name=name)
-        if desired.get("lifetime") and not desired.get("expires_at"):
-            body["expiresAt"] = expiry_from(desired["lifetime"])
-        return self.api.write("POST", self.base, what=self.what(name), json=body, ok=(201,))
-
-    def update(self, name, desired, current, changes):
-        # PATCH always answers 200 and its models are [] whenever a quota field is sent: the caller
-        # re-reads the key instead of trusting the response.
-        self.api.write("PATCH", "%s/%s" % (self.base, current["id"]), what=self.what(name),
-                       json=_body(desired, changes), ok=(200,))
-
-    def delete(self, name, current):
-        self.api.write("DELETE", "%s/%s" % (self.base, current["id"]), what=self.what(name), ok=(200,))
-
-
-def desired_key(params):
-    what = "API key %r of user %r" % (params["name"], params["owner"])
-    want = dict(name=params["name"], state=params["state"])
-    for field, dummy in FIELDS:
-        want[field] = params.get(field)
-    if params["state"] == "present":
-        if not want["models"]:
-            raise ValueError("%s: models must list at least one model (an empty list means ALL models "
-                             "in LiteLLM)" % what)
-        want["models"] = sorted(set(want["models"]))
-    litemaas.check_duration(want["budget_duration"], what)
-    litemaas.check_non_negative(dict((f, want[f]) for f in ("max_budget", "soft_budget", "tpm_limit", "rpm_limit")),
-                                what)
-    want["expires_at"] = litemaas.to_datetime_str(want["expires_at"], what)
-    duration = params.get("duration")
-    if duration is not None and not re.match(r"^\d+(s|m|h|d|mo)$", duration):
-        raise ValueError("%s: duration %r must be <n>s|m|h|d|mo, for example 90d" % (what, duration))
-    want["lifetime"] = duration
-    return want
-
-
-def expiry_from(duration, now=None):
-    """``now + duration`` (``90d``, ``12h``, ...) as an ISO 8601 UTC date-time."""
-    import datetime
-    if duration.endswith("mo"):     # a month is 30 days here
-        delta = datetime.timedelta(days=30 * int(duration[:-2]))
-    else:
-        unit = dict(s="seconds", m="minutes", h="hours", d="days")[duration[-1]]
-        delta = datetime.timedelta(**{unit: int(duration[:-1])})
-    start = now or datetime.datetime.now(datetime.timezone.utc)
-    return (start + delta).replace(microsecond=0).isoformat()
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import (  # noqa: F401 (re-exported)
+    KEY_FIELDS as FIELDS, ApiKeyKind, _body, apply_key, desired_key, expiry_from)
 
 
 def main():
@@ -280,62 +188,10 @@ def main():
             elif unknown:
                 raise ValueError("%s: unknown model(s) %s (known: %s)"
                                  % (kind.what(want["name"]), ", ".join(unknown), ", ".join(sorted(known))))
-        plan = plan_kind(kind, [want], current)
-        step = plan[0]
-        action = step["action"]
-        result = dict(delivered=False)
-        secret = None
-        if action != "delete" and module.params["rotate"] and step["before"] is not None:
-            action = "rotate"
-            step["after"] = dict(step["before"], **dict((k, v) for k, v in want.items()
-                                                        if k in kind.fields and v is not None))
-            if not check:
-                created = kind.create(want["name"], want)
-                secret = created["key"]
-                kind.delete(want["name"], step["before"])
-        else:
-            outcome = execute(kind, plan, check)
-            if action == "create" and not check:
-                secret = outcome[want["name"]]["key"]
-        if secret is not None:
-            result["key"] = secret
-        if action in ("update", "create", "rotate") and not check:
-            after = kind.list().get(want["name"])
-            if not after or not after.get("models"):
-                raise ValueError("%s: LiteMaaS reports an empty model list after the %s; refusing to leave it "
-                                 "(that would allow ALL models)" % (kind.what(want["name"]), action))
-            step["after"] = after
-        path = module.params["deliver_to_file"]
-        if path and want["state"] == "present":
-            if secret is not None or (check and action in ("create", "rotate")):
-                result["delivered"] = litemaas.write_env_file(path, secret or "(new key)", module.params["base_url"],
-                                                              check_mode=check)
-            else:
-                result["delivered"] = litemaas.write_env_file(path, None, module.params["base_url"], check_mode=check)
-                if not result["delivered"] and not _has_key(path):
-                    module.warn("%s exists but %s holds no key: the secret is only known when a key is created; "
-                                "set rotate: true to issue and deliver a new one" % (kind.what(want["name"]), path))
-        changed = action != "none" or result["delivered"]
-        result.update(changed=changed, operation=action, api_key=kind.view(step["after"]))
-        if step["after"] is not None:
-            result["api_key"]["id"] = step["after"].get("id")
-        if module._diff:
-            result["diff"] = summarize([(kind, plan)])[2]
-            if action == "rotate":
-                label = "api_key/%s" % want["name"]
-                result["diff"] = {"before": {label: dict(kind.view(step["before"]), secret="(old)")},
-                                  "after": {label: dict(kind.view(step["after"]), secret="(rotated)")}}
-        return result
+        return apply_key(kind, current, want, rotate=module.params["rotate"], path=module.params["deliver_to_file"],
+                         base_url=module.params["base_url"], check=check, warn=module.warn, diff=module._diff)
 
     litemaas.run(module, body)
-
-
-def _has_key(path):
-    try:
-        with open(path) as handle:
-            return any(line.startswith("OPENAI_API_KEY=") for line in handle)
-    except (IOError, OSError):
-        return False
 
 
 if __name__ == "__main__":

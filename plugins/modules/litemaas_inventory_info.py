@@ -85,46 +85,9 @@ models:
   elements: str
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError, validate_inventory
-
-
-def check(p):
-    models, teams, users, keys, dummy = validate_inventory(p["models"], p["teams"], p["users"], p["api_keys"],
-                                                           p["budget_defaults"])
-    why = "LiteMaaS 0.4.0"
-    if teams:
-        raise InputError("maas_teams lists %s, but %s has no teams API: remove the teams (or use maas_gateway=litellm)"
-                         % (", ".join(t["name"] for t in teams), why))
-    if p["prune"]:
-        raise InputError("maas_tenants_prune is not supported with %s: its objects carry no ownership marker" % why)
-    present = [m["name"] for m in models if (m.get("state") or "present") == "present"]
-    for item in models:
-        if item["name"] in present and not (item.get("endpoint") or p["model_endpoints"].get(item["name"])):
-            raise InputError("model '%s': no endpoint (set endpoint, or deploy it so that maas_model_endpoints lists it)"
-                             % item["name"])
-    for item in users:
-        if (item.get("state") or "present") == "absent":
-            raise InputError("user '%s': state absent is not possible, %s has no API to delete users" % (item["name"], why))
-        missing = sorted(set(item.get("models") or []) - set(present))
-        if missing:
-            raise InputError("user '%s': model(s) %s are not in maas_models" % (item["name"], ", ".join(missing)))
-    for item in keys:
-        if (item.get("state") or "present") == "absent":
-            continue
-        label = "api key '%s'" % item["name"]
-        if not (item.get("owner") or {}).get("user"):
-            raise InputError("%s: owned by a team, but %s has no teams API: give it a user owner" % (label, why))
-        if not item.get("models"):
-            raise InputError("%s: models must list at least one model (an empty list means ALL models)" % label)
-        missing = sorted(set(item["models"]) - set(present))
-        if missing:
-            raise InputError("%s: model(s) %s are not in maas_models" % (label, ", ".join(missing)))
-        if item.get("duration") and not re.match(r"^\d+(s|m|h|d|mo)$", item["duration"]):
-            raise InputError("%s: duration %r must be <n>s|m|h|d|mo" % (label, item["duration"]))
-    return sorted(u["name"] for u in users), present
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import check_inventory as check
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError
 
 
 def main():

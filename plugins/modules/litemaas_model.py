@@ -133,84 +133,9 @@ pending:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Kind, execute, plan_kind, summarize
-
-# module field -> (field of GET /api/v1/models, field of POST/PUT /api/v1/admin/models)
-FIELDS = (
-    ("endpoint", "apiBase", "api_base"),
-    ("backend_model_name", "backendModelName", "backend_model_name"),
-    ("input_cost_per_token", "inputCostPerToken", "input_cost_per_token"),
-    ("output_cost_per_token", "outputCostPerToken", "output_cost_per_token"),
-    ("tpm", "tpm", "tpm"),
-    ("rpm", "rpm", "rpm"),
-    ("max_tokens", "maxTokens", "max_tokens"),
-    ("supports_vision", "supportsVision", "supports_vision"),
-    ("supports_function_calling", "supportsFunctionCalling", "supports_function_calling"),
-    ("supports_parallel_function_calling", "supportsParallelFunctionCalling", "supports_parallel_function_calling"),
-    ("supports_tool_choice", "supportsToolChoice", "supports_tool_choice"),
-    ("restricted_access", "restrictedAccess", "restrictedAccess"),
-    ("description", "description", "description"),
-)
-
-
-class ModelKind(Kind):
-    kind = "model"
-    fields = tuple(f[0] for f in FIELDS)
-
-    def __init__(self, api, endpoint_api_key=None):
-        self.api = api
-        self.endpoint_api_key = endpoint_api_key
-
-    def list(self):
-        out = {}
-        for model_id, row in self.api.models().items():
-            cur = dict(name=model_id)
-            for field, read_field, dummy in FIELDS:
-                cur[field] = row.get(read_field)
-            out[model_id] = cur
-        return out
-
-    def _payload(self, name, desired):
-        body = dict(model_name=name)
-        for field, dummy, write_field in FIELDS:
-            if desired.get(field) is not None:
-                body[write_field] = desired[field]
-        if self.endpoint_api_key:
-            body["api_key"] = self.endpoint_api_key
-        return body
-
-    def create(self, name, desired):
-        return self.api.write("POST", "/api/v1/admin/models/", what="model %r" % name,
-                              json=self._payload(name, desired), ok=(201,))
-
-    def update(self, name, desired, current, changes):
-        return self.api.write("PUT", "/api/v1/admin/models/%s" % name, what="model %r" % name,
-                              json=self._payload(name, desired), ok=(200,))
-
-    def delete(self, name, current):
-        return self.api.write("DELETE", "/api/v1/admin/models/%s" % name, what="model %r" % name, ok=(200,))
-
-
-def desired_model(params):
-    want = dict(name=params["name"], state=params["state"])
-    if params["state"] == "absent":
-        return want
-    endpoint = params.get("endpoint")
-    if not endpoint or not endpoint.startswith(("http://", "https://")):
-        raise ValueError("model %r: endpoint must be an http(s) URL, got %r" % (params["name"], endpoint))
-    litemaas.check_non_negative(dict(input_cost_per_1k=params["input_cost_per_1k"],
-                                     output_cost_per_1k=params["output_cost_per_1k"]), "model %r" % params["name"])
-    for field in ("tpm", "rpm", "max_tokens"):
-        if params[field] < 1:
-            raise ValueError("model %r: %s must be >= 1" % (params["name"], field))
-    want.update(endpoint=endpoint.rstrip("/"), backend_model_name=params.get("backend_model_name") or params["name"],
-                input_cost_per_token=params["input_cost_per_1k"] / 1000.0,
-                output_cost_per_token=params["output_cost_per_1k"] / 1000.0,
-                description=params.get("description"))
-    for field in ("tpm", "rpm", "max_tokens", "supports_vision", "supports_function_calling",
-                  "supports_parallel_function_calling", "supports_tool_choice", "restricted_access"):
-        want[field] = params[field]
-    return want
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import (  # noqa: F401 (re-exported)
+    MODEL_FIELDS as FIELDS, ModelKind, desired_model)
+from ansible_collections.redwood.maas.plugins.module_utils.reconcile import execute, plan_kind, summarize
 
 
 def main():

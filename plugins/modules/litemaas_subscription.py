@@ -101,27 +101,7 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-
-LIVE = ("active", "pending")
-
-
-def statuses(api, user, models):
-    """``{model: (status, subscription id)}`` for the user's subscriptions to ``models``."""
-    out = {}
-    for row in api.subscriptions(user["id"], user["username"]):
-        if row["modelId"] in models:
-            # an active/pending subscription wins over older cancelled ones
-            if row["modelId"] not in out or row["status"] in LIVE:
-                out[row["modelId"]] = (row["status"], row["id"])
-    return out
-
-
-def decide(api, verb, ids, reason, what):
-    body = {"subscriptionIds": ids, "reason": reason}
-    res = api.write("POST", "/api/v1/admin/subscriptions/%s" % verb, what=what, json=body, ok=(200,)) or {}
-    if res.get("failed") or res.get("successful", 0) != len(ids):
-        raise ValueError("%s: %s of %d subscription(s) failed although LiteMaaS answered 200: %s"
-                         % (what, verb, len(ids), res.get("errors")))
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import apply_subscriptions
 
 
 def main():
@@ -150,43 +130,9 @@ def main():
                         % (what, ", ".join(unknown)))
         elif unknown and p["state"] == "present":
             raise ValueError("%s: unknown model(s) %s" % (what, ", ".join(unknown)))
-        before = statuses(api, user, models)
-        out = dict(subscribed=[], approved=[], denied=[], removed=[])
-        if p["state"] == "absent":
-            for model in models:
-                status, sub_id = before.get(model, (None, None))
-                if status in LIVE:
-                    out["removed"].append(model)
-                    if not check:
-                        api.write("DELETE", "/api/v1/admin/subscriptions/%s" % sub_id, what=what,
-                                  json={"reason": p["reason"]}, ok=(200,))
-        else:
-            missing = [m for m in models if before.get(m, (None, None))[0] not in LIVE + ("denied",)]
-            if missing:
-                out["subscribed"] = missing
-                if not check:
-                    api.write("POST", "/api/v1/admin/users/%s/subscriptions" % user["id"], what=what,
-                              json={"modelIds": missing}, ok=(201,))
-            now = statuses(api, user, models) if missing and not check else before
-            if p["pending"] != "keep":
-                decided = [m for m in models if now.get(m, (None, None))[0] == "pending"]
-                if check:  # a new subscription to a restricted model would be pending
-                    decided += [m for m in missing if known.get(m, {}).get("restrictedAccess")]
-                if decided:
-                    out["approved" if p["pending"] == "approve" else "denied"] = decided
-                    if not check:
-                        decide(api, p["pending"], [now[m][1] for m in decided], p["reason"], what)
-        after = before if check else statuses(api, user, models)
-        view_before = dict((m, before.get(m, ("none",))[0]) for m in models)
-        view_after = dict((m, after.get(m, ("none",))[0]) for m in models)
-        if check:
-            for m in out["subscribed"]:
-                view_after[m] = "pending" if known.get(m, {}).get("restrictedAccess") else "active"
-            for key, status in (("approved", "active"), ("denied", "denied"), ("removed", "cancelled")):
-                for m in out[key]:
-                    view_after[m] = status
-        changed = any(out.values())
-        result = dict(out, changed=changed, subscriptions=view_after)
+        out, view_before, view_after = apply_subscriptions(api, user, models, known, pending=p["pending"],
+                                                           reason=p["reason"], state=p["state"], check=check)
+        result = dict(out, changed=any(out.values()), subscriptions=view_after)
         if module._diff:
             result["diff"] = {"before": view_before, "after": view_after}
         return result

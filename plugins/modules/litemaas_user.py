@@ -95,48 +95,8 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Kind, execute, plan_kind, summarize
-
-BUDGET_FIELDS = (("max_budget", "maxBudget"), ("tpm_limit", "tpmLimit"), ("rpm_limit", "rpmLimit"),
-                 ("budget_duration", "budgetDuration"))
-
-
-class UserKind(Kind):
-    kind = "user"
-    fields = ("roles", "max_budget", "tpm_limit", "rpm_limit", "budget_duration")
-    set_fields = ("roles",)
-
-    def __init__(self, api):
-        self.api = api
-
-    def current(self, username):
-        row = self.api.require_user(username)
-        detail = self.api.user_detail(row["id"], username)
-        cur = dict(name=username, id=row["id"], roles=detail.get("roles") or [])
-        for field, api_field in BUDGET_FIELDS:
-            cur[field] = detail.get(api_field)
-        return cur
-
-    def update(self, name, desired, current, changes):
-        if "roles" in changes:
-            self.api.write("PATCH", "/api/v1/users/%s" % current["id"], what="user %r" % name,
-                           json={"roles": desired["roles"]})
-        budget = dict((api_field, desired[field]) for field, api_field in BUDGET_FIELDS if field in changes)
-        if budget:
-            self.api.write("PATCH", "/api/v1/admin/users/%s/budget-limits" % current["id"],
-                           what="user %r" % name, json=budget)
-
-
-def desired_user(params):
-    want = dict(name=params["username"])
-    if params.get("roles") is not None:
-        want["roles"] = sorted(set(params["roles"]) | {"user"})
-    for field, dummy in BUDGET_FIELDS:
-        want[field] = params.get(field)
-    litemaas.check_duration(want["budget_duration"], "user %r" % params["username"])
-    litemaas.check_non_negative(dict((f, want[f]) for f in ("max_budget", "tpm_limit", "rpm_limit")),
-                                "user %r" % params["username"])
-    return want
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import UserKind, desired_user
+from ansible_collections.redwood.maas.plugins.module_utils.reconcile import execute, plan_kind, summarize
 
 
 def main():

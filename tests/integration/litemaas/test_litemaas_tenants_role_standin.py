@@ -47,7 +47,7 @@ def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, play, 
 
     rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, verbose=True)
     assert rc == 0, out
-    assert res["redwood.maas.tenants : Ensure the API keys (a new secret is delivered once; never printed)"]["changed"]
+    assert res["redwood.maas.tenants : Apply models, users, subscriptions and API keys (new secrets delivered once; never printed)"]["changed"]
     alice = standin.user_by_name("alice")
     assert sorted(alice["roles"]) == ["admin", "user"] and alice["maxBudget"] == 100
     assert alice["budgetDuration"] == "30d" and alice["rpmLimit"] == 300
