@@ -219,3 +219,28 @@ def _jwt(standin):
     a = standin.automation
     return jwt.encode(dict(userId=a["id"], username=a["username"], email=a["email"], roles=["admin", "user"],
                            iat=int(time.time()), exp=int(time.time()) + 60), JWT_SECRET, algorithm="HS256")
+
+
+def test_bulk_tenants_module_rotate_and_secret_return_standin(standin, play, tmp_path):
+    standin.login("alice")
+    args = dict(models=[dict(name=MODEL, endpoint=ENDPOINT)], users=[dict(name="alice")],
+                api_keys=[dict(name="file-key", owner=dict(user="alice"), models=[MODEL],
+                               deliver_to=dict(file=str(tmp_path / "f.env"))),
+                          dict(name="k8s-key", owner=dict(user="alice"), models=[MODEL],
+                               deliver_to=dict(secret=dict(namespace="ns", name="creds")))],
+                public_url="http://gw/v1")
+    rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}], diff=True)
+    assert rc == 0 and res["bulk"]["summary"]["api_key"]["created"] == ["file-key", "k8s-key"]
+    by_name = dict((k["name"], k) for k in standin.keys.values())
+    assert res["bulk"]["secrets"] == {"k8s-key": by_name["k8s-key"]["key"]}, "only Secret-bound secrets returned"
+    assert by_name["file-key"]["key"] in (tmp_path / "f.env").read_text()
+    args["api_keys"][0]["rotate"] = True
+    rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}])
+    assert rc == 0 and res["bulk"]["summary"]["api_key"]["rotated"] == ["file-key"]
+    new = [k for k in standin.keys.values() if k["name"] == "file-key" and k["isActive"]]
+    assert len(new) == 1 and new[0]["key"] != by_name["file-key"]["key"]
+    assert new[0]["key"] in (tmp_path / "f.env").read_text() and res["bulk"]["secrets"] == {}
+    del args["api_keys"][0]["rotate"]
+    writes = standin.writes
+    rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}])
+    assert rc == 0 and res["bulk"]["changed"] is False and standin.writes == writes
