@@ -145,8 +145,7 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import (  # noqa: F401 (re-exported)
-    KEY_FIELDS as FIELDS, ApiKeyKind, _body, apply_key, desired_key, expiry_from)
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import ApiKeyKind, apply_key, desired_key
 
 
 def main():

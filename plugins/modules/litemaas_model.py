@@ -133,8 +133,7 @@ pending:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import (  # noqa: F401 (re-exported)
-    MODEL_FIELDS as FIELDS, ModelKind, desired_model)
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import ModelKind, desired_model
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import execute, plan_kind, summarize
 
 

@@ -15,8 +15,11 @@ for _p in (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or "").split(os.pathsep):
 
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas  # noqa: E402
 from ansible_collections.redwood.maas.plugins.module_utils.client import GatewayError  # noqa: E402
-from ansible_collections.redwood.maas.plugins.modules import (  # noqa: E402
-    litemaas_api_key, litemaas_model, litemaas_settings, litemaas_usage_info, litemaas_user)
+from ansible_collections.redwood.maas.plugins.module_utils import litemaas_kinds  # noqa: E402
+from ansible_collections.redwood.maas.plugins.modules import litemaas_settings, litemaas_usage_info  # noqa: E402
+
+# the module logic lives in module_utils/litemaas_kinds.py; the modules are thin wrappers
+litemaas_api_key = litemaas_user = litemaas_model = litemaas_kinds
 
 SECRET = "a-long-enough-secret-for-hs256-tests-0123"
 USER = dict(id="3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", username="maas-automation", email="a@localhost")
@@ -89,7 +92,7 @@ def test_user_roles_always_include_user_and_limits_checked():
 
 def _key_params(**kw):
     p = dict(name="k", owner="a", state="present", models=["m"])
-    p.update(dict((f, None) for f, dummy in litemaas_api_key.FIELDS if f not in p))
+    p.update(dict((f, None) for f, dummy in litemaas_api_key.KEY_FIELDS if f not in p))
     p.update(kw)
     return p
 
@@ -143,14 +146,30 @@ def test_key_duration_sets_expiry_only_at_creation():
 
 
 def test_inventory_check_names_what_litemaas_cannot_express():
-    from ansible_collections.redwood.maas.plugins.modules import litemaas_inventory_info as inv
+    inv = litemaas_kinds
     from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError
     base = dict(models=[dict(name="m", endpoint="http://h/v1")], budget_defaults={}, teams=[], users=[dict(name="a")],
                 api_keys=[dict(name="k", owner=dict(user="a"), models=["m"])], model_endpoints={}, prune=False)
-    assert inv.check(base) == (["a"], ["m"])
+    assert inv.check_inventory(base) == (["a"], ["m"])
     for change, match in ((dict(teams=[dict(name="t")]), "no teams API"),
                           (dict(models=[dict(name="m")]), "no endpoint"),
                           (dict(api_keys=[dict(name="k", owner=dict(user="a"), models=[])]), "ALL models")):
         with pytest.raises(InputError, match=match):
-            inv.check(dict(base, **change))
-    assert inv.check(dict(base, models=[dict(name="m")], model_endpoints={"m": "http://x/v1"})) == (["a"], ["m"])
+            inv.check_inventory(dict(base, **change))
+    assert inv.check_inventory(dict(base, models=[dict(name="m")], model_endpoints={"m": "http://x/v1"})) == (["a"], ["m"])
+
+
+def test_bulk_maps_the_shared_inventory_to_litemaas_fields():
+    from ansible_collections.redwood.maas.plugins.modules import litemaas_tenants as bulk
+    from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError
+    model = litemaas_kinds.desired_model(bulk.model_params(
+        dict(name="m", max_model_len=8192, cost=dict(input_per_1k=0.5), tpm_limit=10), {"m": "http://h/v1"}))
+    assert model["endpoint"] == "http://h/v1" and model["max_tokens"] == 8192 and model["tpm"] == 10
+    assert model["input_cost_per_token"] == pytest.approx(0.0005) and model["output_cost_per_token"] == 0
+    user = litemaas_kinds.desired_user(bulk.user_params(dict(name="a", role="admin-readonly", max_budget=5),
+                                                        dict(max_budget=50, budget_duration="30d")))
+    assert user["roles"] == ["adminReadonly", "user"] and user["max_budget"] == 5 and user["budget_duration"] == "30d"
+    key = litemaas_kinds.desired_key(bulk.key_params(dict(name="k", owner=dict(user="a"), models=["m"], rpm_limit=3)))
+    assert key["models"] == ["m"] and key["rpm_limit"] == 3 and key["state"] == "present"
+    with pytest.raises(InputError, match="owner.user"):
+        bulk.key_params(dict(name="k", state="absent"))
