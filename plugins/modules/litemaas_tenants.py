@@ -17,6 +17,8 @@ description:
     C(tenants) role with C(maas_gateway=litemaas). It validates the whole inventory first (as
     M(redwood.maas.litemaas_inventory_info)) and sends no request if anything is wrong; it reads every user and
     model once.
+  - A user's roles are set only when the inventory gives the user a C(role) (C(admin-readonly) becomes C(adminReadonly);
+    C(user) is always kept); otherwise the roles LiteMaaS took from OpenShift groups are left alone.
   - Users who have not logged in yet are reported in RV(pending_users) (with the keys they own) and handled on a
     later run.
   - New secrets of keys delivered to a file are written there (mode 0600); new secrets of keys delivered to a
@@ -130,7 +132,8 @@ def model_params(item, endpoints):
 
 
 def user_params(item, defaults):
-    p = dict(username=item["name"], roles=[ROLES[item.get("role") or "user"]])
+    # roles are managed only when the inventory sets one (LiteMaaS merges group roles back at each login)
+    p = dict(username=item["name"], roles=[ROLES[item["role"]]] if item.get("role") else None)
     for field in LIMITS:
         p[field] = item.get(field) if item.get(field) is not None else defaults.get(field)
     return p

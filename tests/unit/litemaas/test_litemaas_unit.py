@@ -169,6 +169,7 @@ def test_bulk_maps_the_shared_inventory_to_litemaas_fields():
     user = litemaas_kinds.desired_user(bulk.user_params(dict(name="a", role="admin-readonly", max_budget=5),
                                                         dict(max_budget=50, budget_duration="30d")))
     assert user["roles"] == ["adminReadonly", "user"] and user["max_budget"] == 5 and user["budget_duration"] == "30d"
+    assert "roles" not in litemaas_kinds.desired_user(bulk.user_params(dict(name="b"), {})), "roles left alone"
     key = litemaas_kinds.desired_key(bulk.key_params(dict(name="k", owner=dict(user="a"), models=["m"], rpm_limit=3)))
     assert key["models"] == ["m"] and key["rpm_limit"] == 3 and key["state"] == "present"
     with pytest.raises(InputError, match="owner.user"):
