@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: redwood.maas engineers
 # Apache License 2.0 (see LICENSE)
 """Benchmark: the tenants role with maas_gateway=litemaas against the STAND-IN LiteMaaS.
