@@ -13,8 +13,8 @@ Then teardown (purge). Prints a JSON summary and writes it to benchmarks/output/
 import argparse
 import json
 import os
+import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +84,11 @@ def main():
     finally:
         if not args.keep:
             j.run("playbooks/teardown.yml", "-e", "maas_purge=true", timeout=300)
+            if j.supervisord_pid():  # teardown did not finish: stop supervisord and its services
+                try:
+                    os.kill(j.supervisord_pid(), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
     os.makedirs(os.path.join(REPO, "benchmarks", "output"), exist_ok=True)
     with open(os.path.join(REPO, "benchmarks", "output", "local_journey.json"), "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=2)

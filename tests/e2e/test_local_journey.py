@@ -145,14 +145,15 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
     keys = tenants["maas_api_keys"] + [
         {"name": f"kill-key-{i}", "owner": {"user": f"kill-user-{i}"}, "models": ["demo-smoke-test"],
          "max_budget": 1, "deliver_to": {"file": journey.state_dir + f"/keys/kill-key-{i}.env"}} for i in range(4)]
-    journey.write_vars(maas_users=users, maas_api_keys=keys, maas_skip_smoke=True)
+    journey.write_vars(maas_users=users, maas_api_keys=keys)
     log = os.path.join(journey.state_dir, "supervisor", "logs", "maas-litellm.log")
     offset = os.path.getsize(log)
     ctl = [os.path.join(os.environ.get("MAAS_CACHE", os.path.expanduser("~/.cache/redwood-maas")),
                         "host-venvs", "supervisor-4.3.0", "bin", "supervisorctl"),
            "-c", os.path.join(journey.state_dir, "supervisor", "supervisord.conf")]
     pid = int(subprocess.run(ctl + ["pid", "maas-litellm"], capture_output=True, text=True, check=True).stdout)
-    cmd = ["ansible-playbook", "-i", "inventories/local", "playbooks/site.yml", "-e", "@" + journey.vars_file]
+    # playbooks/tenants.yml alone: the local inventory finds the installed gateway and models.
+    cmd = ["ansible-playbook", "-i", "inventories/local", "playbooks/tenants.yml", "-e", "@" + journey.vars_file]
     run = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed = False
     try:
@@ -167,9 +168,19 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
             time.sleep(0.05)
         run.wait(timeout=900)
     finally:
-        journey.write_vars(maas_users=users, maas_api_keys=keys)
+        if run.poll() is None:
+            run.kill()
     assert killed, "the tenants run never wrote to LiteLLM"
-    proc = journey.run("playbooks/site.yml")
+    # supervisord restarts the proxy; re-run once it is ready again (as an operator would).
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{journey.ports['litellm']}/health/readiness", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    proc = journey.run("playbooks/tenants.yml")
     assert proc.returncode == 0, proc.stdout[-6000:]
     proc = journey.run("playbooks/site.yml")
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
