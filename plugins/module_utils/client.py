@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import threading
 import time
 
 try:
@@ -82,7 +81,6 @@ class GatewayClient(object):
         self._sleep = sleep
         self.requests = 0
         self.writes = 0
-        self._count_lock = threading.Lock()   # modules may send requests from several threads
         verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         hdrs = {"Accept": "application/json", "User-Agent": "redwood.maas"}
         hdrs.update(headers or {})
@@ -120,10 +118,9 @@ class GatewayClient(object):
         attempt = 0
         while True:
             attempt += 1
-            with self._count_lock:
-                self.requests += 1
-                if method not in ("GET", "HEAD"):
-                    self.writes += 1
+            self.requests += 1
+            if method not in ("GET", "HEAD"):
+                self.writes += 1
             try:
                 resp = self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx.HTTPError as exc:
