@@ -94,7 +94,7 @@ def test_prod_uses_manual_approval_and_oauthclient(rendered):
     dep = _find(directory, "Deployment", "llama-3-3-70b-instruct-awq")
     vllm = dep["spec"]["template"]["spec"]["containers"][0]
     assert "--tensor-parallel-size=2" in vllm["args"] and "--quantization=awq" in vllm["args"]
-    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == 2
+    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == "2"
     assert dep["spec"]["replicas"] == 2
     shm = [v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "shm"][0]
     assert shm["emptyDir"]["medium"] == "Memory"
