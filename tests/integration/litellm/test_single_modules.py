@@ -13,12 +13,12 @@ def test_single_object_modules_create_then_change_nothing(gateway, api, play, ui
     before = snapshot(api)
     dry = play(variables, "--check", playbook=pb)
     assert dry.rc == 0, dry.out[-3000:]
-    assert [dry.task(n)["operation"] for n in ("Model", "User", "Team", "Key")] == ["create"] * 4
+    assert [dry.task(n)["operation"] for n in ("Model", "User", "Team", "Key")] == ["create"] * 4, dry.out[-3000:]
     assert snapshot(api) == before and not os.path.exists(key_file)
 
     first = play(variables, playbook=pb)
     assert first.rc == 0, first.out[-3000:]
-    assert [first.task(n)["changed"] for n in ("Model", "User", "Team", "Key")] == [True] * 4
+    assert [first.task(n)["changed"] for n in ("Model", "User", "Team", "Key")] == [True] * 4, first.out[-3000:]
     assert first.task("Key")["delivered"] is True
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     info = first.task("Info")
@@ -29,10 +29,10 @@ def test_single_object_modules_create_then_change_nothing(gateway, api, play, ui
     assert secret not in first.out
 
     second = play(variables, playbook=pb)
-    assert second.rc == 0 and second.stats["changed"] == 0
+    assert second.rc == 0 and second.stats["changed"] == 0, second.out[-6000:]
     assert all(second.task(n)["requests"]["writes"] == 0 for n in ("Model", "User", "Team", "Key"))
 
     third = play(dict(variables, dora_budget=25), "--diff", playbook=pb)
-    assert third.stats["changed"] == 1 and third.task("User")["operation"] == "update"
+    assert third.stats["changed"] == 1 and third.task("User")["operation"] == "update", third.out[-6000:]
     assert third.task("User")["diff"]["after"]["user/%s-dora" % uid]["max_budget"] == 25
     assert api.get("/user/info", params={"user_id": uid + "-dora"}).json()["user_info"]["max_budget"] == 25
