@@ -1,8 +1,9 @@
+# shellcheck shell=bash
 # Sourced by the tests/setup/*.sh scripts. Everything the tests need is installed
 # by these scripts into a cache (never by hand), so a fresh machine works.
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SHARED_DIR=${MAAS_SHARED_DIR:-$(cd "$REPO_ROOT/../shared" 2>/dev/null && pwd || echo "$REPO_ROOT/../shared")}
+export SHARED_DIR=${MAAS_SHARED_DIR:-$(cd "$REPO_ROOT/../shared" 2>/dev/null && pwd || echo "$REPO_ROOT/../shared")}
 MAAS_CACHE=${MAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redwood-maas}
 mkdir -p "$MAAS_CACHE"
 log() { printf '[setup] %s\n' "$*" >&2; }
