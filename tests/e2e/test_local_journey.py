@@ -110,6 +110,16 @@ def test_second_run_reports_no_change(journey):
     assert journey.records("until-refused")[-1]["calls_ok"] == 0
 
 
+def test_check_mode_on_the_deployed_host_reports_no_change_and_makes_no_call(journey):
+    before = len(journey.records("chat")), len(journey.records("until-refused"))
+    stamp = os.path.getmtime(os.path.join(journey.state_dir, "litellm", "litellm.env"))
+    proc = journey.run("playbooks/site.yml", "--check", "--diff")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert recap(proc.stdout)["changed"] == 0
+    assert (len(journey.records("chat")), len(journey.records("until-refused"))) == before
+    assert os.path.getmtime(os.path.join(journey.state_dir, "litellm", "litellm.env")) == stamp
+
+
 def test_usage_report_contains_the_smoke_calls(journey):
     # LiteLLM writes spend logs in batches (every 10-15 s): poll the report, do not sleep blindly.
     deadline = time.time() + 120
