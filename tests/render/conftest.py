@@ -1,22 +1,9 @@
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
-ENVIRONMENTS = ["dev", "staging", "prod"]
-
-
-def run_playbook(*args, check=False, extra_env=None):
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", **(extra_env or {}))
-    proc = subprocess.run(["ansible-playbook", *args], cwd=REPO, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if check:
-        assert proc.returncode == 0, proc.stdout[-6000:]
-    return proc
+from render_helpers import ENVIRONMENTS, REPO
 
 
 @pytest.fixture(scope="session")

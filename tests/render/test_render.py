@@ -6,8 +6,8 @@ import stat
 import pytest
 import yaml
 
-from conftest import ENVIRONMENTS, run_playbook
-from manifests import validate
+from render_helpers import ENVIRONMENTS, run_playbook
+from render_manifests import validate
 
 
 def _docs(directory):
@@ -18,14 +18,14 @@ def _docs(directory):
 
 
 def _find(directory, kind, name):
-    found = [d for _, d in _docs(directory) if d["kind"] == kind and d["metadata"]["name"] == name]
+    found = [d for _f, d in _docs(directory) if d["kind"] == kind and d["metadata"]["name"] == name]
     assert len(found) == 1, (kind, name, len(found))
     return found[0]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_rendered_manifest_validates(rendered, env):
-    directory, _ = rendered[env]
+    directory, _out = rendered[env]
     docs = list(_docs(directory))
     assert len(docs) > 15
     failures = []
@@ -38,7 +38,7 @@ def test_every_rendered_manifest_validates(rendered, env):
 
 
 def test_render_covers_every_kind(rendered):
-    kinds = {doc["kind"] for env in ENVIRONMENTS for _, doc in _docs(rendered[env][0])}
+    kinds = {doc["kind"] for env in ENVIRONMENTS for _f, doc in _docs(rendered[env][0])}
     assert {"Namespace", "OperatorGroup", "Subscription", "NodeFeatureDiscovery", "ClusterPolicy",
             "StatefulSet", "Job", "Deployment", "Service", "PersistentVolumeClaim", "ConfigMap",
             "ServingRuntime", "InferenceService", "ServiceMonitor", "Route", "NetworkPolicy",
@@ -47,7 +47,7 @@ def test_render_covers_every_kind(rendered):
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_kustomization_lists_exactly_the_rendered_layers(rendered, env):
-    directory, _ = rendered[env]
+    directory, _out = rendered[env]
     top = yaml.safe_load((directory / "kustomization.yaml").read_text())
     layers = {str(p.relative_to(directory)) for p in directory.glob("*/manifests.yaml")}
     assert sorted(top["resources"]) == sorted(layers)
@@ -75,7 +75,7 @@ def test_secrets_rendered_aside_private_and_never_printed(rendered, env):
 
 
 def test_litemaas_secrets_and_admin_key_prefix(rendered):
-    directory, _ = rendered["staging"]
+    directory, _out = rendered["staging"]
     data = yaml.safe_load((directory / "secrets" / "maas-staging-maas-litemaas.yaml").read_text())["stringData"]
     assert data["admin-api-key"].startswith("ltm_admin_") and len(data["admin-api-key"]) > 30
     assert re.fullmatch(r"[0-9a-f-]{36}", data["automation-user-id"])
@@ -83,7 +83,7 @@ def test_litemaas_secrets_and_admin_key_prefix(rendered):
 
 
 def test_prod_uses_manual_approval_and_oauthclient(rendered):
-    directory, _ = rendered["prod"]
+    directory, _out = rendered["prod"]
     sub = _find(directory, "Subscription", "gpu-operator-certified")
     assert sub["spec"]["installPlanApproval"] == "Manual"
     assert sub["spec"]["startingCSV"] == "gpu-operator-certified.v24.9.0"
@@ -101,13 +101,13 @@ def test_prod_uses_manual_approval_and_oauthclient(rendered):
 
 
 def test_dev_subscription_leaves_channel_to_olm_default(rendered):
-    directory, _ = rendered["dev"]
+    directory, _out = rendered["dev"]
     sub = _find(directory, "Subscription", "nfd")
     assert "channel" not in sub["spec"]  # OLM then uses the PackageManifest's defaultChannel
 
 
 def test_rerender_keeps_secrets_and_changes_nothing(rendered):
-    directory, _ = rendered["dev"]
+    directory, _out = rendered["dev"]
     before = {f.name: f.read_text() for f in (directory / "secrets").glob("*.yaml")}
     proc = run_playbook("playbooks/site.yml", "-i", "inventories/dev", "-e", "maas_delivery=render",
                         "-e", "maas_render_dir=%s" % directory, check=True)

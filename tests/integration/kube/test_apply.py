@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from conftest import recap
+from kube_helpers import recap
 
 NS = "maas-staging"
 SITE = ("playbooks/site.yml", "-i", "inventories/staging", "--tags", "platform,serving,gateway")
@@ -39,9 +39,9 @@ def ensure_namespace_with_hf_token(kube, ns):
 @pytest.fixture(scope="module")
 def converged(kube_local, ansible):
     ensure_namespace_with_hf_token(kube_local, NS)
-    _, first = ansible.run(*SITE, extra=PINNED)
+    _rc, first = ansible.run(*SITE, extra=PINNED)
     secrets1 = {n: secret_data(kube_local, n) for n in SECRETS}
-    _, second = ansible.run(*SITE, extra=PINNED)
+    _rc, second = ansible.run(*SITE, extra=PINNED)
     secrets2 = {n: secret_data(kube_local, n) for n in SECRETS}
     return {"first": first, "second": second, "secrets1": secrets1, "secrets2": secrets2}
 
@@ -96,7 +96,7 @@ def test_check_mode_writes_nothing(converged, kube_local, ansible):
     extra = dict(PINNED, litellm_replicas=3, litemaas_rotate_secrets=True,
                  model_serving_overrides={"granite-3-1-8b-instruct": {"replicas": 4},
                                           "mistral-7b-instruct": {"hf_token_secret": "hf-token"}})
-    _, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
+    _rc, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
     assert recap(out)["changed"] > 0  # the change is reported...
     after = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
              for kind in ("Deployment", "StatefulSet") for o in kube_local.list("apps/v1", kind, NS)}
@@ -150,7 +150,7 @@ def test_check_mode_first_install_writes_nothing(kube_local, ansible):
     extra = dict(PINNED, maas_namespace=ns, gpu_operators_enabled=False,
                  model_serving_overrides={"mistral-7b-instruct": {"hf_token_secret": ""}},
                  model_serving_hf_token_secret="")
-    _, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
+    _rc, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
     assert recap(out)["changed"] > 0
     assert "Would create (in a namespace that does not exist yet)" in out
     assert kube_local.get("v1", "Namespace", ns) is None

@@ -5,7 +5,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from conftest import recap
+from kube_helpers import recap
 
 OLM = "operators.coreos.com/v1alpha1"
 
