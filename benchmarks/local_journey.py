@@ -72,7 +72,7 @@ def main():
         lat = {"vllm": [], "litellm": []}
         with httpx.Client(timeout=120) as c:
             timed(c, direct, {}, model), timed(c, gateway, auth, model)  # warm-up
-            for _ in range(args.requests):
+            for _request in range(args.requests):
                 lat["vllm"].append(timed(c, direct, {}, model))
                 lat["litellm"].append(timed(c, gateway, auth, model))
         for k, v in lat.items():

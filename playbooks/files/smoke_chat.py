@@ -43,7 +43,7 @@ def main(argv):
                   "reply": (resp.choices[0].message.content or "")[:80]}
     else:
         result = {"mode": mode, "refused": False, "calls_ok": 0, "status": None, "error": None}
-        for _ in range(int(argv[3])):
+        for _attempt in range(int(argv[3])):
             try:
                 chat(client, model)
                 result["calls_ok"] += 1

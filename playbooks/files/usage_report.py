@@ -46,7 +46,7 @@ def parse_time(value):
 def aggregate(logs, keys, teams, now, start):
     by_hash = {k.get("token"): k for k in keys}
     team_alias = {t.get("team_id"): t.get("team_alias") or t.get("team_id") for t in teams}
-    rows = defaultdict(lambda: Counter())
+    rows = defaultdict(Counter)
     timeline = Counter()
     hourly = (now - start) <= dt.timedelta(days=2)
     for log in logs:
@@ -83,7 +83,7 @@ def aggregate(logs, keys, teams, now, start):
 def bar_chart(title, items, unit):
     """A horizontal SVG bar chart of (label, value) pairs; no JavaScript, no external assets."""
     items = list(items) or [("(no data)", 0)]
-    top = max(v for _, v in items) or 1
+    top = max(value for _label, value in items) or 1
     h = 24 * len(items) + 30
     bars = []
     for i, (label, value) in enumerate(items):

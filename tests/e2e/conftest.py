@@ -47,7 +47,7 @@ class Journey:
     def run(self, playbook, *args, inventory="inventories/local", timeout=1800):
         cmd = ["ansible-playbook", "-i", inventory, playbook, "-e", "@" + self.vars_file, *args]
         env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         with open(os.path.join(self.state_dir, "ansible.log"), "a", encoding="utf-8") as fh:
             fh.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\nrc={proc.returncode}\n")
         return proc
