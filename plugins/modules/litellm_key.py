@@ -25,13 +25,8 @@ author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
-attributes:
-  check_mode:
-    description: Reports what would change and writes nothing.
-    support: full
-  diff_mode:
-    description: Shows before and after of the compared fields (never secrets).
-    support: full
+  - redwood.maas.attributes.litellm
+  - redwood.maas.limits
 options:
   name:
     description: Key alias (unique in LiteLLM).
@@ -73,18 +68,6 @@ options:
   public_url:
     description: Base URL written as C(OPENAI_BASE_URL) (C(/v1) appended). Defaults to O(gateway_url).
     type: str
-  max_budget:
-    description: Spend limit in USD (>= 0).
-    type: float
-  budget_duration:
-    description: Budget reset period, a number followed by C(s), C(m), C(h), C(d) or C(mo) (C(30d), C(1mo)).
-    type: str
-  tpm_limit:
-    description: Tokens per minute.
-    type: int
-  rpm_limit:
-    description: Requests per minute.
-    type: int
 """
 
 EXAMPLES = r"""

@@ -30,13 +30,7 @@ author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
-attributes:
-  check_mode:
-    description: Reports what would change and writes nothing.
-    support: full
-  diff_mode:
-    description: Shows before and after of the compared fields (never secrets).
-    support: full
+  - redwood.maas.attributes.litellm
 options:
   models:
     description:

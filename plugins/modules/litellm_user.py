@@ -19,13 +19,8 @@ author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
-attributes:
-  check_mode:
-    description: Reports what would change and writes nothing.
-    support: full
-  diff_mode:
-    description: Shows before and after of the compared fields (never secrets).
-    support: full
+  - redwood.maas.attributes.litellm
+  - redwood.maas.limits
 options:
   name:
     description: User id.
@@ -47,18 +42,6 @@ options:
     description: Models the user may use; empty means all.
     type: list
     elements: str
-  max_budget:
-    description: Spend limit in USD (>= 0).
-    type: float
-  budget_duration:
-    description: Budget reset period, a number followed by C(s), C(m), C(h), C(d) or C(mo) (C(30d), C(1mo)).
-    type: str
-  tpm_limit:
-    description: Tokens per minute.
-    type: int
-  rpm_limit:
-    description: Requests per minute.
-    type: int
 """
 
 EXAMPLES = r"""

@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - redwood.maas.gateway
   - redwood.maas.litemaas
+  - redwood.maas.attributes
 options:
   name:
     description: The key's name, unique per owner.
@@ -82,13 +83,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
 author:
   - redwood.maas engineers (@redwood-maas)
 """

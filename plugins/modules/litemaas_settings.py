@@ -20,6 +20,7 @@ description:
 extends_documentation_fragment:
   - redwood.maas.gateway
   - redwood.maas.litemaas
+  - redwood.maas.attributes
 options:
   user_defaults:
     description: Defaults for new users.
@@ -72,13 +73,6 @@ options:
       expiration_days:
         description: Longest lifetime in days.
         type: int
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
 author:
   - redwood.maas engineers (@redwood-maas)
 """

@@ -20,6 +20,7 @@ description:
 extends_documentation_fragment:
   - redwood.maas.gateway
   - redwood.maas.litemaas
+  - redwood.maas.attributes
 options:
   user:
     description: Username of the subscriber.
@@ -44,13 +45,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
 author:
   - redwood.maas engineers (@redwood-maas)
 """

@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - redwood.maas.gateway
   - redwood.maas.litemaas
+  - redwood.maas.attributes
 options:
   models:
     description: As C(maas_models).
@@ -58,13 +59,6 @@ options:
   public_url:
     description: What consumers use as C(OPENAI_BASE_URL) (delivered files and RV(secrets)).
     type: str
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
 author:
   - redwood.maas engineers (@redwood-maas)
 """
