@@ -72,6 +72,20 @@ def recap(stdout):
     return {k: int(v) for k, v in (f.split("=") for f in line.split(":", 1)[1].split())}
 
 
+def processes_in(directory):
+    """PIDs of processes whose working directory lies in ``directory``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cwd = os.readlink("/proc/%s/cwd" % entry)
+            except OSError:
+                continue
+            if cwd == directory or cwd.startswith(directory + os.sep):
+                pids.append(int(entry))
+    return pids
+
+
 @pytest.fixture(scope="session")
 def journey():
     # Not under pytest's tmp_path: /tmp/pytest-of-root is 0700 and PostgreSQL runs as user postgres.
@@ -86,6 +100,11 @@ def journey():
     if pid:
         try:
             os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in processes_in(state_dir):  # e.g. a query engine orphaned by the SIGKILL test
+        try:
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     if not os.environ.get("MAAS_E2E_KEEP"):
