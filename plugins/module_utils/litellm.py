@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.redwood.maas.plugins.module_utils.client import GatewayError
+from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC, GatewayError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import (
     MARKER_KEY, MARKER_VALUE, Kind, execute, plan_kind, summarize)
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError, validate_inventory
@@ -517,6 +517,19 @@ def reconcile_tenants(client, models, teams, users, keys, budget_defaults=None, 
 
 def item_from_params(params, fields):
     return dict((f, params[f]) for f in fields if params.get(f) is not None)
+
+
+LIMITS_ARGUMENT_SPEC = dict(max_budget=dict(type="float"), budget_duration=dict(type="str"),
+                            tpm_limit=dict(type="int"), rpm_limit=dict(type="int"))
+
+
+def single_argument_spec(**options):
+    """Argument spec of a single-object module: connection, name, state, then its own options."""
+    spec = dict(GATEWAY_ARGUMENT_SPEC)
+    spec.update(name=dict(type="str", required=True),
+                state=dict(type="str", choices=["present", "absent"], default="present"))
+    spec.update(options)
+    return spec
 
 
 def run_single_module(module, schema_kind, kind_class, fields, endpoints=None):

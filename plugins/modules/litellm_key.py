@@ -102,18 +102,15 @@ delivered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import KeyKind, run_single_module
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
+    LIMITS_ARGUMENT_SPEC, KeyKind, run_single_module, single_argument_spec)
 
 FIELDS = ("name", "state", "owner", "models", "duration", "rotate", "deliver_to", "max_budget", "budget_duration",
           "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
-        name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+    spec = single_argument_spec(
         owner=dict(type="dict", options=dict(user=dict(type="str"), team=dict(type="str")),
                    mutually_exclusive=[("user", "team")]),
         models=dict(type="list", elements="str"),
@@ -121,10 +118,7 @@ def main():
         rotate=dict(type="bool", default=False),
         deliver_to=dict(type="dict", options=dict(file=dict(type="path"))),
         public_url=dict(type="str"),
-        max_budget=dict(type="float"),
-        budget_duration=dict(type="str"),
-        tpm_limit=dict(type="int"),
-        rpm_limit=dict(type="int"),
+        **LIMITS_ARGUMENT_SPEC
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_if=[("state", "present", ("owner",))])

@@ -77,17 +77,14 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import ModelKind, run_single_module
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
+    ModelKind, run_single_module, single_argument_spec)
 
 FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
-        name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+    spec = single_argument_spec(
         endpoint=dict(type="str"),
         cost=dict(type="dict", options=dict(input_per_1k=dict(type="float"), output_per_1k=dict(type="float"))),
         tpm_limit=dict(type="int"),

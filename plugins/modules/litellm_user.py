@@ -71,24 +71,18 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import UserKind, run_single_module
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
+    LIMITS_ARGUMENT_SPEC, UserKind, run_single_module, single_argument_spec)
 
 FIELDS = ("name", "state", "email", "role", "models", "max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
-        name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+    spec = single_argument_spec(
         email=dict(type="str"),
         role=dict(type="str", choices=["admin", "admin-readonly", "user"]),
         models=dict(type="list", elements="str"),
-        max_budget=dict(type="float"),
-        budget_duration=dict(type="str"),
-        tpm_limit=dict(type="int"),
-        rpm_limit=dict(type="int"),
+        **LIMITS_ARGUMENT_SPEC
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     run_single_module(module, "user", UserKind, FIELDS)
