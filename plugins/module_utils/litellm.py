@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC, GatewayError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import (
     MARKER_KEY, MARKER_VALUE, Kind, execute, plan_kind, summarize)
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError, validate_inventory
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import (
+    InputError, env_content, validate_inventory, write_secret_file)
 
 PAGE_SIZE = 100            # the maximum LiteLLM 1.106 accepts on /user/list, /key/list, /v2/team/list
 ROLES = {"admin": "proxy_admin", "admin-readonly": "proxy_admin_viewer", "user": "internal_user"}
@@ -36,11 +36,6 @@ def key_owner(item):
         raise InputError("api key '%s': owner must set exactly one of user or team, got %r"
                          % (item["name"], owner))
     return user, team
-
-
-def delivery_file(item):
-    deliver = item.get("deliver_to") or {}
-    return deliver.get("file")
 
 
 # ---------------------------------------------------------------- paging
@@ -346,30 +341,6 @@ class KeyKind(Kind):
 
 
 # ---------------------------------------------------------------- delivery
-
-def env_content(secret, public_url):
-    base = public_url.rstrip("/")
-    if not base.endswith("/v1"):
-        base += "/v1"
-    return "OPENAI_API_KEY=%s\nOPENAI_BASE_URL=%s\n" % (secret, base)
-
-
-def write_secret_file(path, content):
-    """Write ``content`` to ``path`` atomically with mode 0600."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".maas-key-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(content)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
 
 def deliver_keys(key_plan, results, public_url, check_mode, spool_dir=None):
     """Deliver new secrets; report keys whose destination file is missing.

@@ -26,6 +26,7 @@ import time
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import (
     GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import write_secret_file
 
 # Connection options of every litemaas_* module (doc fragments gateway + litemaas).
 LITEMAAS_ARGUMENT_SPEC = dict(GATEWAY_ARGUMENT_SPEC)
@@ -239,13 +240,5 @@ def write_env_file(path, key, base_url, check_mode=False):
     if want == current and mode_ok:
         return False
     if not check_mode:
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        tmp = path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
+        write_secret_file(path, "\n".join(lines) + "\n")
     return True

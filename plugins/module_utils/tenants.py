@@ -13,7 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+import tempfile
 
 DURATION_RE = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
 STATES = ("present", "absent")
@@ -135,3 +137,27 @@ def validate_inventory(models=None, teams=None, users=None, keys=None, budget_de
         if secret and not (secret.get("namespace") and secret.get("name")):
             raise InputError("api key '%s': deliver_to.secret needs namespace and name" % item["name"])
     return models, teams, users, keys, defaults
+
+
+def env_content(secret, public_url):
+    base = public_url.rstrip("/")
+    if not base.endswith("/v1"):
+        base += "/v1"
+    return "OPENAI_API_KEY=%s\nOPENAI_BASE_URL=%s\n" % (secret, base)
+
+
+def write_secret_file(path, content):
+    """Write ``content`` to ``path`` atomically with mode 0600."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".maas-key-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -2,7 +2,8 @@
 import pytest
 
 from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
-    InputError, KeyKind, ModelKind, TeamKind, UserKind, check_references, env_content)
+    InputError, KeyKind, ModelKind, TeamKind, UserKind, check_references)
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import env_content
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import plan_kind, summarize
 
 
