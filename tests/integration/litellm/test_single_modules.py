@@ -2,7 +2,7 @@
 import os
 import stat
 
-from conftest import snapshot
+from litellm_api import snapshot
 
 
 def test_single_object_modules_create_then_change_nothing(gateway, api, play, uid, tmp_path):

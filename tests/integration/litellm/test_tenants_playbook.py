@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import REPO, snapshot
+from litellm_api import REPO, snapshot
 
 
 def tenants(gateway, uid, tmp_path, **over):

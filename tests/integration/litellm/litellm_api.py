@@ -1,0 +1,37 @@
+"""Helpers the LiteLLM integration tests import (a module of its own: another test directory's
+conftest would shadow ``from conftest import ...`` when both run in one session)."""
+import json
+import os
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VOLATILE = ("spend", "last_active", "updated_at", "budget_reset_at", "key_count", "members_count", "keys_count")
+
+
+def _stable(value):
+    """Drop what LiteLLM itself rewrites in the background (spend batches of earlier chats)."""
+    if isinstance(value, dict):
+        return dict((k, _stable(v)) for k, v in value.items() if not any(w in k for w in VOLATILE))
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def snapshot(api):
+    """Everything the gateway holds (raw listings minus spend bookkeeping), to prove that nothing was
+    written: any create, delete or change of a managed field shows up."""
+    out = {}
+    for path, key, size in (("/user/list", "users", "page_size"), ("/v2/team/list", "teams", "page_size"),
+                            ("/key/list", "keys", "size")):
+        rows, page = [], 1
+        while True:
+            params = {"page": page, size: 100}
+            if key == "keys":
+                params["return_full_object"] = "true"
+            body = api.get(path, params=params).raise_for_status().json()
+            rows += body[key]
+            if page >= (body.get("total_pages") or 1):
+                break
+            page += 1
+        out[key] = sorted((_stable(r) for r in rows), key=lambda r: json.dumps(r, sort_keys=True))
+    out["models"] = _stable(api.get("/model/info").raise_for_status().json()["data"])
+    return out
