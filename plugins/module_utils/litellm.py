@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import GATEWAY_ARGUMENT_SPEC, GatewayError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import (
@@ -63,18 +64,25 @@ def _clean(d):
 
 # ---------------------------------------------------------------- kinds
 
+API_KEY_REF = "redwood_api_key_ref"
+API_KEY_REF_RE = re.compile(r"^os\.environ/[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ModelKind(Kind):
     """A model deployment: ``model_info.id`` = model name, OpenAI-compatible backend."""
     kind = "model"
-    fields = ("endpoint", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
+    # api_key is a reference ``os.environ/NAME`` (never a secret): LiteLLM reads the key the model
+    # server wants from its own environment; the reference is kept in model_info to compare it.
+    fields = ("endpoint", "api_key", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
 
     def __init__(self, client):
         self.client = client
 
-    def desired(self, item, endpoints=None):
+    def desired(self, item, endpoints=None, api_keys=None):
         cost = item.get("cost") or {}
         endpoint = item.get("endpoint") or (endpoints or {}).get(item["name"])
         out = dict(name=item["name"], state=item.get("state") or "present", endpoint=endpoint,
+                   api_key=(api_keys or {}).get(item["name"]),
                    tpm_limit=item.get("tpm_limit"), rpm_limit=item.get("rpm_limit"))
         for src, dst in (("input_per_1k", "input_cost_per_token"), ("output_per_1k", "output_cost_per_token")):
             if cost.get(src) is not None:
@@ -86,6 +94,7 @@ class ModelKind(Kind):
         info = row.get("model_info") or {}
         return dict(name=info.get("id") or row.get("model_name"), id=info.get("id"),
                     model_name=row.get("model_name"), endpoint=params.get("api_base"),
+                    api_key=info.get(API_KEY_REF),
                     input_cost_per_token=params.get("input_cost_per_token"),
                     output_cost_per_token=params.get("output_cost_per_token"),
                     tpm_limit=params.get("tpm"), rpm_limit=params.get("rpm"),
@@ -115,11 +124,13 @@ class ModelKind(Kind):
         return None
 
     def _body(self, name, desired):
-        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"), api_key="none",
+        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"),
+                             api_key=desired.get("api_key") or "none",
                              input_cost_per_token=desired.get("input_cost_per_token"),
                              output_cost_per_token=desired.get("output_cost_per_token"),
                              tpm=desired.get("tpm_limit"), rpm=desired.get("rpm_limit")))
-        return dict(model_name=name, litellm_params=params, model_info={"id": name, MARKER_KEY: MARKER_VALUE})
+        info = _clean({"id": name, MARKER_KEY: MARKER_VALUE, API_KEY_REF: desired.get("api_key")})
+        return dict(model_name=name, litellm_params=params, model_info=info)
 
     def create(self, name, desired):
         return self.client.post("/model/new", what="model '%s'" % name, json=self._body(name, desired))
@@ -437,19 +448,24 @@ def check_references(models, teams, users, keys, current):
 
 
 def reconcile_tenants(client, models, teams, users, keys, budget_defaults=None, endpoints=None,
-                      prune=False, check_mode=False, public_url=None, spool_dir=None):
+                      prune=False, check_mode=False, public_url=None, spool_dir=None, api_keys=None):
     """Read every kind once, check everything, then write only what differs.
 
     Returns a dict for the module result: changed, summary, diff, delivered, spooled, undelivered.
     """
     endpoints = endpoints or {}
+    api_keys = api_keys or {}
+    for name, ref in sorted(api_keys.items()):
+        if not isinstance(ref, str) or not API_KEY_REF_RE.match(ref):
+            raise InputError("model_api_keys['%s'] must be a reference os.environ/NAME to a variable of the "
+                             "gateway's environment, never the key itself" % name)
     models, teams, users, keys, budget_defaults = validate(models, teams, users, keys, budget_defaults, endpoints)
     budget_defaults = dict((k, v) for k, v in budget_defaults.items() if v is not None)
     kinds = dict(model=ModelKind(client), user=UserKind(client), team=TeamKind(client), key=KeyKind(client))
     current = dict((name, kind.list()) for name, kind in kinds.items())     # one paged read per kind
     check_references(models, teams, users, keys, current)
 
-    desired = dict(model=[kinds["model"].desired(i, endpoints) for i in models],
+    desired = dict(model=[kinds["model"].desired(i, endpoints, api_keys) for i in models],
                    user=[kinds["user"].desired(i, budget_defaults) for i in users],
                    team=[kinds["team"].desired(i) for i in teams],
                    key=[kinds["key"].desired(i) for i in keys])

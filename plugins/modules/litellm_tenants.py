@@ -46,6 +46,14 @@ options:
       - "C({model name: base URL}) published by the serving roles; a model's own C(endpoint) wins."
     type: dict
     default: {}
+  model_api_keys:
+    description:
+      - "C({model name: os.environ/NAME}): the key LiteLLM sends to that model's server, as a reference to
+        a variable of the gateway's own environment (never the key itself; the host roles set
+        C(MAAS_VLLM_API_KEY) there). The reference is compared, so a change updates the model."
+      - Models not listed are registered without a key.
+    type: dict
+    default: {}
   budget_defaults:
     description:
       - Default C(max_budget), C(budget_duration), C(tpm_limit), C(rpm_limit) for users that do not
@@ -160,6 +168,7 @@ def main():
     spec.update(
         models=dict(type="list", elements="dict", default=[]),
         model_endpoints=dict(type="dict", default={}),
+        model_api_keys=dict(type="dict", default={}, no_log=False),
         budget_defaults=dict(type="dict", default={}),
         users=dict(type="list", elements="dict", default=[]),
         teams=dict(type="list", elements="dict", default=[]),
@@ -176,7 +185,8 @@ def main():
         out = reconcile_tenants(client, p["models"], p["teams"], p["users"], p["api_keys"],
                                 budget_defaults=p["budget_defaults"], endpoints=p["model_endpoints"],
                                 prune=p["prune"], check_mode=module.check_mode,
-                                public_url=p["public_url"] or client.base_url, spool_dir=p["secret_spool_dir"])
+                                public_url=p["public_url"] or client.base_url, spool_dir=p["secret_spool_dir"],
+                                api_keys=p["model_api_keys"])
     except (InputError, GatewayError) as exc:
         module.fail_json(msg=str(exc), requests=_counts(client))
     for name in out["undelivered"]:

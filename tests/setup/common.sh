@@ -15,10 +15,40 @@ apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   log "apt-get install ${missing[*]}"
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Another apt/dpkg (unattended-upgrades, a colleague's install) may hold the lock: wait for it.
+  local wait=(-o DPkg::Lock::Timeout=600)
   ( flock 9
-    $sudo apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    $sudo apt-get "${wait[@]}" update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait[@]}" install -y -qq "${missing[@]}" >/dev/null
   ) 9>"$MAAS_CACHE/.apt.lock"
+}
+
+# role_default ROLE VAR: a one-line scalar or flow-list default of a role, e.g. a version or pins
+# (so that the tests install exactly what the host roles install).
+role_default() {
+  sed -n "s/^$2: *//p" "$REPO_ROOT/roles/$1/defaults/main.yml" | sed -e 's/^\[//' -e 's/\]$//' -e 's/"//g' -e 's/, */ /g'
+}
+
+# host_venv NAME PIN...: the host roles' pinned virtualenv NAME-<sha1 of the pins>, shared with
+# them under $MAAS_CACHE/host-venvs (inventories/local puts maas_host_venv_dir there), installed
+# by the same script with uv (itself from PyPI, in host-venvs/uv-<version>). Prints its path.
+host_venv() {
+  local name=$1; shift
+  local venvs="$MAAS_CACHE/host-venvs" uv_version hash
+  uv_version=$(role_default host_supervisor maas_host_uv_version)
+  hash=$(printf '%s' "$*" | sha1sum | cut -c1-10)
+  mkdir -p "$venvs"
+  ( flock 9
+    if [ ! -x "$venvs/uv-$uv_version/bin/uv" ]; then
+      log "installing uv $uv_version"
+      rm -rf "$venvs/uv-$uv_version"
+      python3 -m venv "$venvs/uv-$uv_version"
+      "$venvs/uv-$uv_version/bin/pip" install -q --disable-pip-version-check "uv==$uv_version" >&2
+    fi
+  ) 9>"$venvs/uv-$uv_version.lock"
+  "$REPO_ROOT/roles/host_supervisor/files/pinned-venv.sh" "$venvs/uv-$uv_version/bin/uv" python3 \
+    "$venvs/$name-$hash" "$@" >&2
+  echo "$venvs/$name-$hash"
 }
 
 # venv_from_requirements NAME REQFILE [pip args]: cached venv keyed on the file's hash.
