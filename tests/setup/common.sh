@@ -29,14 +29,10 @@ role_default() {
   sed -n "s/^$2: *//p" "$REPO_ROOT/roles/$1/defaults/main.yml" | sed -e 's/^\[//' -e 's/\]$//' -e 's/"//g' -e 's/, */ /g'
 }
 
-# host_venv NAME PIN...: the host roles' pinned virtualenv NAME-<sha1 of the pins>, shared with
-# them under $MAAS_CACHE/host-venvs (inventories/local puts maas_host_venv_dir there), installed
-# by the same script with uv (itself from PyPI, in host-venvs/uv-<version>). Prints its path.
-host_venv() {
-  local name=$1; shift
-  local venvs="$MAAS_CACHE/host-venvs" uv_version hash
+# uv_bin: the path of uv (from PyPI, the host roles' version, in $MAAS_CACHE/host-venvs/uv-<version>).
+uv_bin() {
+  local venvs="$MAAS_CACHE/host-venvs" uv_version
   uv_version=$(role_default host_supervisor maas_host_uv_version)
-  hash=$(printf '%s' "$*" | sha1sum | cut -c1-10)
   mkdir -p "$venvs"
   ( flock 9
     if [ ! -x "$venvs/uv-$uv_version/bin/uv" ]; then
@@ -46,25 +42,16 @@ host_venv() {
       "$venvs/uv-$uv_version/bin/pip" install -q --disable-pip-version-check "uv==$uv_version" >&2
     fi
   ) 9>"$venvs/uv-$uv_version.lock"
-  "$REPO_ROOT/roles/host_supervisor/files/pinned-venv.sh" "$venvs/uv-$uv_version/bin/uv" python3 \
-    "$venvs/$name-$hash" "$@" >&2
-  echo "$venvs/$name-$hash"
+  echo "$venvs/uv-$uv_version/bin/uv"
 }
 
-# venv_from_requirements NAME REQFILE [pip args]: cached venv keyed on the file's hash.
-venv_from_requirements() {
-  local name=$1 req=$2; shift 2
-  local dir="$MAAS_CACHE/$name" stamp
-  stamp=$(sha256sum "$req" | cut -c1-16)
-  ( flock 9
-    if [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
-      log "creating venv $dir from $req"
-      rm -rf "$dir"
-      python3 -m venv "$dir"
-      "$dir/bin/pip" install -q --upgrade pip >&2
-      "$dir/bin/pip" install -q -r "$req" "$@" >&2
-      echo "$stamp" > "$dir/.stamp"
-    fi
-  ) 9>"$MAAS_CACHE/.$name.lock"
+# host_venv NAME PIN...: the host roles' pinned virtualenv NAME-<sha1 of the pins>, shared with
+# them under $MAAS_CACHE/host-venvs (inventories/local puts maas_host_venv_dir there), installed
+# by the same script with uv. Prints its path.
+host_venv() {
+  local name=$1; shift
+  local dir
+  dir="$MAAS_CACHE/host-venvs/$name-$(printf '%s' "$*" | sha1sum | cut -c1-10)"
+  "$REPO_ROOT/roles/host_supervisor/files/pinned-venv.sh" "$(uv_bin)" python3 "$dir" "$@" >&2
   echo "$dir"
 }
