@@ -213,8 +213,9 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
         {"name": f"kill-key-{i}", "owner": {"user": f"kill-user-{i}"}, "models": ["demo-smoke-test"],
          "max_budget": 1, "deliver_to": {"file": journey.state_dir + f"/keys/kill-key-{i}.env"}} for i in range(4)]
     journey.write_vars(maas_users=users, maas_api_keys=keys)
-    log = os.path.join(journey.state_dir, "supervisor", "logs", "maas-litellm.log")
-    offset = os.path.getsize(log)
+    with open(os.path.join(journey.state_dir, "secrets", "litellm-master-key"), encoding="utf-8") as fh:
+        admin = {"Authorization": "Bearer " + fh.read().strip()}
+    gateway = f"http://127.0.0.1:{journey.ports['litellm']}"
     ctl = [os.path.join(os.environ.get("MAAS_CACHE", os.path.expanduser("~/.cache/redwood-maas")),
                         "host-venvs", "supervisor-4.3.0", "bin", "supervisorctl"),
            "-c", os.path.join(journey.state_dir, "supervisor", "supervisord.conf")]
@@ -224,15 +225,20 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
     run = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed = False
     try:
+        # The proxy logs no line per request (LITELLM_LOG=WARNING): watch for the run's first write,
+        # the first new user, through the API instead.
         deadline = time.time() + 900
-        while run.poll() is None and time.time() < deadline:
-            with open(log, encoding="utf-8", errors="replace") as fh:
-                fh.seek(offset)
-                if any(w in fh.read() for w in ('"POST /user/new', '"POST /key/generate', '"POST /user/update')):
+        with httpx.Client(base_url=gateway, headers=admin, timeout=10) as c:
+            while run.poll() is None and time.time() < deadline:
+                try:
+                    written = c.get("/user/info", params={"user_id": "kill-user-0"}).status_code == 200
+                except httpx.HTTPError:
+                    written = False
+                if written:
                     os.kill(pid, signal.SIGKILL)
                     killed = True
                     break
-            time.sleep(0.05)
+                time.sleep(0.05)
         run.wait(timeout=900)
     finally:
         if run.poll() is None:
