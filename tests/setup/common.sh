@@ -45,6 +45,25 @@ uv_bin() {
   echo "$venvs/uv-$uv_version/bin/uv"
 }
 
+# venv_from_requirements NAME REQFILE [uv pip install args]: cached venv keyed on the file's hash,
+# installed with uv (with pip inside: ansible-test uses it).
+venv_from_requirements() {
+  local name=$1 req=$2; shift 2
+  local dir="$MAAS_CACHE/$name" stamp uv
+  stamp=$(sha256sum "$req" | cut -c1-16)
+  uv=$(uv_bin)
+  ( flock 9
+    if [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
+      log "creating venv $dir from $req (uv)"
+      rm -rf "$dir"
+      "$uv" venv --quiet --seed --python "${VENV_PYTHON:-python3}" "$dir" >&2
+      "$uv" pip install --quiet --python "$dir/bin/python" -r "$req" "$@" >&2
+      echo "$stamp" > "$dir/.stamp"
+    fi
+  ) 9>"$MAAS_CACHE/.$name.lock"
+  echo "$dir"
+}
+
 # host_venv NAME PIN...: the host roles' pinned virtualenv NAME-<sha1 of the pins>, shared with
 # them under $MAAS_CACHE/host-venvs (inventories/local puts maas_host_venv_dir there), installed
 # by the same script with uv. Prints its path.
