@@ -419,7 +419,7 @@ class ApiKeyKind(LiteMaaSKind):
                             "would allow ALL models)" % (self.what(name, owner), action))
         return after
 
-    def create(self, name, desired, deliver=None):
+    def create(self, name, desired, deliver=None, reread=True):
         owner = desired["owner"]
         body = dict(_key_body(desired, self.fields), name=name)
         if desired.get("lifetime") and not desired.get("expires_at"):
@@ -429,7 +429,8 @@ class ApiKeyKind(LiteMaaSKind):
         if res.get("key"):
             self.api.client.secrets.append(res["key"])
         deliver(res.get("key"))              # before any other request: the secret exists only in this answer
-        self._reread(name, owner, "create")
+        if reread:
+            self._reread(name, owner, "create")
         return res
 
     def update(self, name, desired, current, changes, mark=False):
@@ -446,8 +447,9 @@ class ApiKeyKind(LiteMaaSKind):
 
     def rotate(self, name, desired, current, deliver):
         """A new key with the same name and settings (its secret delivered at once), then the old one revoked."""
-        self.create(name, dict(desired, owner=current["owner"]), deliver)
+        self.create(name, dict(desired, owner=current["owner"]), deliver, reread=False)
         self.delete(name, current)
+        self._reread(name, current["owner"], "rotation")
 
 
 def desired_key(item):

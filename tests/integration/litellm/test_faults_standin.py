@@ -35,13 +35,14 @@ class FaultProxy(object):
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.http = httpx.Client(base_url=target, timeout=120)
 
-    def reset(self, fail_create=None, every_503=0, delay_create=None, kill_at_write=None, on_kill=None):
+    def reset(self, fail_create=None, every_503=0, delay_create=None, kill_at_write=None, on_kill=None, delay_all=0):
         self.requests = self.writes = self.creates = 0
         self.fail_create = dict(fail_create or {})     # nth create -> "before" (not applied) | "after" (applied)
         self.every_503 = every_503
         self.delay_create = dict(delay_create or {})   # nth create -> seconds to hold the (applied) answer
         self.kill_at_write = kill_at_write
         self.on_kill = on_kill
+        self.delay_all = delay_all                     # seconds before answering any request
         self.killed = False
 
     def close(self):
@@ -72,6 +73,7 @@ class FaultProxy(object):
             return 502, b'{"error": {"message": "bad gateway"}}'
         if create and create in self.delay_create:
             time.sleep(self.delay_create[create])
+        time.sleep(self.delay_all)
         if create and self.fail_create.get(create) == "after":
             return 500, b'{"error": {"message": "injected 500 (applied)"}}'
         if write and write == self.kill_at_write:
@@ -150,6 +152,59 @@ def big(gateway, uid, tmp_path, users=100, teams=10, keys=200):
     }
 
 
+# ---------------------------------------------------------------- adoption and the prune guard
+
+def test_prune_guard_refuses_a_runaway_prune_then_force_does_it_standin(gateway, api, play, proxy, uid, tmp_path):
+    inv = tenants(gateway, uid, tmp_path)
+    assert play(inv).rc == 0
+    hand = api.post("/key/generate", json={"key_alias": uid + "-by-hand", "user_id": uid + "-bob"})
+    assert hand.status_code == 200, hand.text
+    empty = dict(inv, maas_api_keys=[], maas_tenants_prune=True)     # e.g. a keys file that failed to load
+    proxy.reset()
+    run = play(through(proxy, gateway, empty))
+    assert run.rc != 0 and proxy.writes == 0
+    assert "prune would delete" in run.result["msg"] and "managed api_key objects" in run.result["msg"]
+    assert key_row(api, uid + "-team-key") is not None
+
+    forced = play(through(proxy, gateway, empty, maas_tenants_prune_force=True))
+    assert forced.rc == 0, forced.out[-3000:]
+    assert {uid + "-team-key", uid + "-bob-key"} <= set(forced.summary["api_key"]["deleted"])
+    assert key_row(api, uid + "-team-key") is None and key_row(api, uid + "-by-hand") is not None
+    # the deleted keys' secrets left their files: no dead secret where an app reads it
+    assert sorted(forced.result["removed"]) >= sorted([uid + "-bob-key", uid + "-team-key"])
+    assert not (tmp_path / "team.env").exists() and not (tmp_path / "bob.env").exists()
+    assert os.path.exists(str(tmp_path))
+
+
+def test_hand_made_objects_are_refused_then_adopted_and_a_key_never_changes_owner_standin(
+        gateway, api, play, proxy, uid, tmp_path):
+    inv = tenants(gateway, uid, tmp_path)
+    made = api.post("/user/new", json={"user_id": uid + "-alice", "user_email": uid + "-alice@example.edu",
+                                       "auto_create_key": False})
+    assert made.status_code == 200, made.text
+    proxy.reset()
+    refused = play(through(proxy, gateway, inv))
+    assert refused.rc != 0 and proxy.writes == 0
+    assert "user '%s-alice' exists in the gateway but was not made by redwood.maas" % uid in refused.result["msg"]
+
+    adopted = play(through(proxy, gateway, inv, maas_tenants_adopt=True), "--diff")
+    assert adopted.rc == 0, adopted.out[-3000:]
+    assert adopted.summary["user"]["adopted"] == [uid + "-alice"]
+    assert user_row(api, uid + "-alice")["metadata"]["managed_by"] == "redwood.maas"
+    assert user_row(api, uid + "-alice")["max_budget"] == 100
+    assert play(through(proxy, gateway, inv)).stats["changed"] == 0
+
+    # a key made by hand for alice, under the alias the inventory gives bob's key: never re-owned
+    api.post("/key/delete", json={"key_aliases": [uid + "-bob-key"]}).raise_for_status()
+    hand = api.post("/key/generate", json={"key_alias": uid + "-bob-key", "user_id": uid + "-alice"})
+    assert hand.status_code == 200, hand.text
+    proxy.reset()
+    run = play(through(proxy, gateway, inv, maas_tenants_adopt=True))
+    assert run.rc != 0 and proxy.writes == 0
+    assert "api key '%s-bob-key' belongs to user '%s-alice'" % (uid, uid) in run.result["msg"]
+    assert key_row(api, uid + "-bob-key")["user_id"] == uid + "-alice"
+
+
 # ---------------------------------------------------------------- faults: converge, lose nothing
 
 @pytest.mark.parametrize("kill_at", [60, 150, 290], ids=["in-users", "early-keys", "late-keys"])
@@ -167,6 +222,7 @@ def test_sigkill_of_litellm_during_first_apply_then_one_clean_rerun_converges_st
     rerun = play(through(proxy, gateway, inv))
     assert rerun.rc == 0, rerun.out[-3000:]
     assert_every_key_delivered(api, gateway, inv, rerun.result)
+    proxy.reset()
     assert play(through(proxy, gateway, inv)).stats["changed"] == 0 and proxy.writes == 0
 
 
@@ -190,12 +246,13 @@ def test_injected_faults_lose_no_secret_and_converge_standin(gateway, api, play,
     again = play(through(proxy, gateway, inv))
     assert again.rc == 0, again.out[-3000:]
     assert_every_key_delivered(api, gateway, inv, again.result)
+    proxy.reset()
     assert play(through(proxy, gateway, inv)).stats["changed"] == 0 and proxy.writes == 0
 
 
 def test_timeout_is_reported_as_timed_out_standin(gateway, api, play, proxy, uid, tmp_path):
     inv = tenants(gateway, uid, tmp_path)
-    proxy.reset(delay_create={1: 3})
+    proxy.reset(delay_all=3)
     run = play(through(proxy, gateway, inv, maas_gateway_timeout=1, maas_gateway_retries=0))
     assert run.rc != 0 and "timed out after 1.0 s" in run.result["msg"], run.result["msg"]
     assert "cannot reach" not in run.result["msg"]
@@ -228,8 +285,8 @@ BAD = [
      "api keys '{u}-bob-key' and '{u}-team-key'", "Secret ns/s"),
     ("duplicate e-mail in inventory", lambda i, u, t: i["maas_users"][1].update(email=u + "-ALICE@example.edu"),
      "user '{u}-bob'", "also the email of user '{u}-alice'"),
-    ("e-mail of another gateway user", lambda i, u, t: i["maas_users"].append(
-        {"name": u + "-carol", "email": u + "-alice@example.edu"}), "user '{u}-carol'",
+    ("e-mail of another gateway user", lambda i, u, t: i["maas_users"].__setitem__(
+        0, {"name": u + "-carol", "email": u + "-alice@example.edu"}), "user '{u}-carol'",
      "already belongs to gateway user '{u}-alice'"),
 ]
 
@@ -256,56 +313,3 @@ def test_bad_input_fails_naming_the_entry_with_0_writes_standin(gateway, api, pl
     assert "Nothing was changed" in msg
     assert user_row(api, uid + "-newcomer") is None
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".maas-")], "a probe or temp file was left"
-
-
-# ---------------------------------------------------------------- adoption and the prune guard
-
-def test_hand_made_objects_are_refused_then_adopted_and_a_key_never_changes_owner_standin(
-        gateway, api, play, proxy, uid, tmp_path):
-    inv = tenants(gateway, uid, tmp_path)
-    made = api.post("/user/new", json={"user_id": uid + "-alice", "user_email": uid + "-alice@example.edu",
-                                       "auto_create_key": False})
-    assert made.status_code == 200, made.text
-    proxy.reset()
-    refused = play(through(proxy, gateway, inv))
-    assert refused.rc != 0 and proxy.writes == 0
-    assert "user '%s-alice' exists in the gateway but was not made by redwood.maas" % uid in refused.result["msg"]
-
-    adopted = play(through(proxy, gateway, inv, maas_tenants_adopt=True), "--diff")
-    assert adopted.rc == 0, adopted.out[-3000:]
-    assert adopted.summary["user"]["adopted"] == [uid + "-alice"]
-    assert user_row(api, uid + "-alice")["metadata"]["managed_by"] == "redwood.maas"
-    assert user_row(api, uid + "-alice")["max_budget"] == 100
-    assert play(through(proxy, gateway, inv)).stats["changed"] == 0
-
-    # a key made by hand for alice, under the alias the inventory gives bob's key: never re-owned
-    api.post("/key/delete", json={"key_aliases": [uid + "-bob-key"]}).raise_for_status()
-    hand = api.post("/key/generate", json={"key_alias": uid + "-bob-key", "user_id": uid + "-alice"})
-    assert hand.status_code == 200, hand.text
-    proxy.reset()
-    run = play(through(proxy, gateway, inv, maas_tenants_adopt=True))
-    assert run.rc != 0 and proxy.writes == 0
-    assert "api key '%s-bob-key' belongs to user '%s-alice'" % (uid, uid) in run.result["msg"]
-    assert key_row(api, uid + "-bob-key")["user_id"] == uid + "-alice"
-
-
-def test_prune_guard_refuses_a_runaway_prune_then_force_does_it_standin(gateway, api, play, proxy, uid, tmp_path):
-    inv = tenants(gateway, uid, tmp_path)
-    assert play(inv).rc == 0
-    hand = api.post("/key/generate", json={"key_alias": uid + "-by-hand", "user_id": uid + "-bob"})
-    assert hand.status_code == 200, hand.text
-    empty = dict(inv, maas_api_keys=[], maas_tenants_prune=True)     # e.g. a keys file that failed to load
-    proxy.reset()
-    run = play(through(proxy, gateway, empty))
-    assert run.rc != 0 and proxy.writes == 0
-    assert "prune would delete" in run.result["msg"] and "managed api_key objects" in run.result["msg"]
-    assert key_row(api, uid + "-team-key") is not None
-
-    forced = play(through(proxy, gateway, empty, maas_tenants_prune_force=True))
-    assert forced.rc == 0, forced.out[-3000:]
-    assert {uid + "-team-key", uid + "-bob-key"} <= set(forced.summary["api_key"]["deleted"])
-    assert key_row(api, uid + "-team-key") is None and key_row(api, uid + "-by-hand") is not None
-    # the deleted keys' secrets left their files: no dead secret where an app reads it
-    assert sorted(forced.result["removed"]) >= sorted([uid + "-bob-key", uid + "-team-key"])
-    assert not (tmp_path / "team.env").exists() and not (tmp_path / "bob.env").exists()
-    assert os.path.exists(str(tmp_path))

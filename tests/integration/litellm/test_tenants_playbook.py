@@ -150,27 +150,6 @@ def test_check_mode_reports_changes_and_writes_nothing(gateway, api, play, uid, 
     assert snapshot(api) == before
 
 
-def test_prune_removes_managed_key_and_keeps_a_hand_made_one(gateway, api, play, uid, tmp_path):
-    inv = tenants(gateway, uid, tmp_path)
-    assert play(inv).rc == 0
-    hand = api.post("/key/generate", json={"key_alias": uid + "-by-hand", "user_id": uid + "-bob"})
-    assert hand.status_code == 200, hand.text
-    fewer = copy.deepcopy(inv)
-    fewer["maas_api_keys"] = [k for k in fewer["maas_api_keys"] if k["name"] != uid + "-bob-key"]
-
-    kept = play(fewer)                      # prune is off by default: nothing is deleted
-    assert kept.rc == 0 and kept.stats["changed"] == 0
-    assert key_row(api, uid + "-bob-key") is not None
-
-    pruned = play(dict(fewer, maas_tenants_prune=True))
-    assert pruned.rc == 0, pruned.out[-3000:]
-    assert uid + "-bob-key" in pruned.summary["api_key"]["deleted"]
-    assert uid + "-by-hand" not in pruned.summary["api_key"]["deleted"]
-    assert key_row(api, uid + "-bob-key") is None
-    assert key_row(api, uid + "-by-hand") is not None
-    assert key_row(api, uid + "-team-key") is not None
-
-
 def test_delivered_key_completes_a_chat_and_tiny_budget_is_refused(gateway, api, play, uid, tmp_path):
     inv = tenants(gateway, uid, tmp_path)
     inv["maas_api_keys"].append({"name": uid + "-tiny", "owner": {"user": uid + "-bob"}, "models": [uid + "-model"],
