@@ -13,8 +13,8 @@ class ModuleDocFragment(object):
 options:
   adopt:
     description:
-      - Take over objects that have an inventory name but were not made by this collection (no
-        C(managed_by=redwood.maas) marker): they get the marker and are managed from now on.
+      - Take over objects that have an inventory name but were not made by this collection (they
+        lack the C(managed_by=redwood.maas) marker). They get the marker and are managed from now on.
       - Without it such an object is an error naming it, and nothing is written.
       - Adoption never changes a key's owner (a key with another owner is refused either way).
     type: bool

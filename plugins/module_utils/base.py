@@ -46,6 +46,16 @@ ENGINE = dict(
     public_url=dict(type="str"),
 )
 
+# the options of the bulk modules: the whole tenant inventory (as the role's variables) and the engine's switches
+BULK = dict(
+    ENGINE,
+    models=dict(type="list", elements="dict", default=[]),
+    model_endpoints=dict(type="dict", default={}),
+    budget_defaults=dict(type="dict", default={}),
+    teams=dict(type="list", elements="dict", default=[]),
+    users=dict(type="list", elements="dict", default=[]),
+    api_keys=dict(type="list", elements="dict", default=[], no_log=False),
+)
 # the options of every single-object module of the LiteLLM flavour
 SINGLE = dict(
     name=dict(type="str", required=True),
@@ -98,6 +108,12 @@ class MaasModule(AnsibleModule):
                     prune_force=p.get("prune_force", False), adopt=p.get("adopt", False),
                     public_url=p.get("public_url") or (self.client.base_url if p.get("gateway_url") else None),
                     warn=self.warn)
+
+    def run_bulk(self):
+        """The body of a bulk module: the whole inventory through the engine."""
+        from ansible_collections.redwood.maas.plugins.module_utils.reconcile import run
+        inventory = dict((k, self.params[k]) for k in ("models", "teams", "users", "api_keys", "budget_defaults"))
+        return run(self.flavour(), inventory, endpoints=self.params["model_endpoints"], **self.engine_options())
 
     def run_one(self, inventory_list, fields, endpoints=None):
         """The body of a single-object module: the options as a one-entry inventory, through the engine."""

@@ -28,7 +28,6 @@ import time
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Flavour, Kind
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import present
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_PAGES = 1000
@@ -489,7 +488,7 @@ class LiteMaaS(Flavour):
     def read(self, inv):
         models = self.kinds["model"].list()
         rows = self.api.users()
-        wanted = [u for u in inv["users"]]
+        wanted = list(inv["users"])
         owners = sorted(set(k["owner"]["user"] for k in inv["api_keys"] if (k.get("owner") or {}).get("user")))
         self.pending = sorted(set(u["name"] for u in wanted if u["name"] not in rows) |
                               set(o for o in owners if o not in rows))
@@ -525,4 +524,3 @@ class LiteMaaS(Flavour):
         elif unknown:
             raise MaasError("%s: unknown model(s) %s (known: %s)" % (what, ", ".join(unknown), ", ".join(sorted(known))))
         return known
-

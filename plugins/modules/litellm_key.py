@@ -133,7 +133,7 @@ def main():
         models=dict(type="list", elements="str"),
         duration=dict(type="str"),
         rotate=dict(type="bool", default=False),
-        deliver_to=dict(type="dict", options=dict(file=dict(type="path"), secret=dict(type="dict", options=dict(
+        deliver_to=dict(type="dict", options=dict(file=dict(type="path"), secret=dict(type="dict", no_log=False, options=dict(
             namespace=dict(type="str", required=True), name=dict(type="str", required=True)))),
             mutually_exclusive=[("file", "secret")]),
         public_url=dict(type="str"),

@@ -114,25 +114,11 @@ requests:
   type: dict
 """
 
-from ansible_collections.redwood.maas.plugins.module_utils.base import ENGINE, MaasModule
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import run
-
-INVENTORY = ("models", "teams", "users", "api_keys", "budget_defaults")
+from ansible_collections.redwood.maas.plugins.module_utils.base import BULK, MaasModule
 
 
 def main():
-    spec = dict(
-        ENGINE,
-        models=dict(type="list", elements="dict", default=[]),
-        model_endpoints=dict(type="dict", default={}),
-        budget_defaults=dict(type="dict", default={}),
-        teams=dict(type="list", elements="dict", default=[]),
-        users=dict(type="list", elements="dict", default=[]),
-        api_keys=dict(type="list", elements="dict", default=[], no_log=False),
-    )
-    module = MaasModule(spec, flavour="litemaas", kubernetes=True)
-    module.run(lambda m: run(m.flavour(), dict((k, m.params[k]) for k in INVENTORY),
-                             endpoints=m.params["model_endpoints"], **m.engine_options()))
+    MaasModule(BULK, flavour="litemaas", kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 """Unit tests of the LiteMaaS module logic (no network)."""
 
 import os
-import stat
 import sys
 
 import jwt
