@@ -6,7 +6,10 @@ HashiVaultModule): connection options declared once as data, the client and the 
 closed here, every MaasError turned into ``fail_json`` with a scrubbed message, and
 ``requests: {total, writes}`` in every result. A module is its argument spec plus one call:
 
-    MaasModule(argument_spec=..., flavour="litellm").run(lambda m: ...)
+    MaasModule(argument_spec=..., flavour=LiteLLM).run(lambda m: ...)
+
+``flavour`` is the flavour's class: it brings its own connection options (``Flavour.connection``) and
+builds itself from the module's params (``Flavour.from_params``), so a new flavour needs no edit here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,18 +29,10 @@ CONNECTION = dict(
     timeout=dict(type="float", default=30),
     retries=dict(type="int", default=4),
 )
-LITEMAAS_CONNECTION = dict(
-    jwt_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MAAS_LITEMAAS_JWT_SECRET"])),
-    automation_user=dict(type="dict", options=dict(id=dict(type="str", required=True),
-                                                   username=dict(type="str", required=True),
-                                                   email=dict(type="str", required=True))),
-    jwt_ttl=dict(type="int", default=300),
-)
 KUBERNETES = dict(
     kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG", "KUBECONFIG"])),
     context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
 )
-CONNECTIONS = dict(litellm=CONNECTION, litemaas=dict(CONNECTION, **LITEMAAS_CONNECTION))
 # the options of the tenant engine shared by every bulk module
 ENGINE = dict(
     adopt=dict(type="bool", default=False),
@@ -68,13 +63,13 @@ LIMITS = dict(max_budget=dict(type="float"), budget_duration=dict(type="str"), t
 
 class MaasModule(AnsibleModule):
     def __init__(self, argument_spec, flavour=None, kubernetes=False, **kwargs):
-        spec = dict(CONNECTIONS.get(flavour) or {})
+        spec = dict(CONNECTION, **flavour.connection) if flavour else {}
         if kubernetes:
             spec.update(KUBERNETES)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         super(MaasModule, self).__init__(argument_spec=spec, **kwargs)
-        self.flavour_name = flavour
+        self.flavour_class = flavour
         self._client = None
         self._flavour = None
 
@@ -87,16 +82,9 @@ class MaasModule(AnsibleModule):
                                          timeout=p.get("timeout", 30), retries=p.get("retries", 4))
         return self._client
 
-    def flavour(self, single=False, **kwargs):
+    def flavour(self, **kwargs):
         if self._flavour is None:
-            p = self.params
-            if self.flavour_name == "litemaas":
-                from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS
-                self._flavour = LiteMaaS(self.client, p.get("jwt_secret"), p.get("automation_user"),
-                                         p.get("jwt_ttl"), **kwargs)
-            else:
-                from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
-                self._flavour = LiteLLM(self.client, single=single)
+            self._flavour = self.flavour_class.from_params(self.client, self.params, **kwargs)
         return self._flavour
 
     def kube(self):
@@ -161,7 +149,7 @@ class MaasModule(AnsibleModule):
         finally:
             if self._client is not None:
                 self._client.close()
-        if self.flavour_name == "litemaas":
+        if self.flavour_class and self.flavour_class.capabilities.get("pending_users"):
             result.setdefault("pending", False)
         result["requests"] = self.counts()
         if not self._diff:

@@ -378,6 +378,7 @@ class LiteLLM(Flavour):
     order = ("model", "user", "team", "api_key")
 
     def __init__(self, client, single=False):
+        """``single``: a single-object module; read only the objects named (no references checked)."""
         super(LiteLLM, self).__init__(client)
         self.single = single
         self.kinds = dict(model=ModelKind(client), user=UserKind(client), team=TeamKind(client),

@@ -26,6 +26,8 @@ import json
 import re
 import time
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Flavour, Kind
 
@@ -472,8 +474,19 @@ def desired_key(item):
 class LiteMaaS(Flavour):
     name = "litemaas"
     capabilities = dict(gateway="LiteMaaS 0.4.0", teams=False, prune=False, delete_users=False,
-                        key_models_required=True, duration_words=DURATION_WORDS, roles=ROLES)
+                        key_models_required=True, duration_words=DURATION_WORDS, roles=ROLES, pending_users=True)
     order = ("model", "user", "subscription", "api_key")
+    connection = dict(     # doc fragment redwood.maas.litemaas
+        jwt_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MAAS_LITEMAAS_JWT_SECRET"])),
+        automation_user=dict(type="dict", options=dict(id=dict(type="str", required=True),
+                                                       username=dict(type="str", required=True),
+                                                       email=dict(type="str", required=True))),
+        jwt_ttl=dict(type="int", default=300),
+    )
+
+    @classmethod
+    def from_params(cls, client, params, **kwargs):
+        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"), **kwargs)
 
     def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, endpoint_api_key=None,
                  pending="approve"):

@@ -94,15 +94,22 @@ class Flavour(object):
 
     ``capabilities``: ``gateway`` (name in messages), ``teams``, ``prune``, ``delete_users``,
     ``key_models_required``, ``duration_words`` (read by ``tenants.validate_inventory``), ``roles``
-    (inventory role -> gateway role). ``order``: kind names in dependency order."""
+    (inventory role -> gateway role), ``pending_users`` (users may not exist yet: reported, not failed).
+    ``order``: kind names in dependency order."""
 
     name = None
     capabilities = {}
     order = ()
+    connection = {}       # the flavour's own connection options (argument spec), added by base.MaasModule
 
     def __init__(self, client):
         self.client = client
         self.kinds = {}
+
+    @classmethod
+    def from_params(cls, client, params, **kwargs):
+        """The flavour for a module: its client and the module's params (its connection options)."""
+        return cls(client, **kwargs)
 
     def validate(self, inv):
         """Flavour-specific checks without I/O (after the shared validation)."""

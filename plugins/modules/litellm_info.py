@@ -81,7 +81,7 @@ models:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import read_info
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM, read_info
 
 
 def main():
@@ -90,7 +90,7 @@ def main():
                    default=["users", "teams", "keys", "models"]),
         names=dict(type="list", elements="str"),
     )
-    MaasModule(spec, flavour="litellm").run(
+    MaasModule(spec, flavour=LiteLLM).run(
         lambda m: dict(changed=False, **read_info(m.client, m.params["kinds"], m.params["names"])))
 
 

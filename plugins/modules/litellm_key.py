@@ -120,6 +120,7 @@ removed:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import LIMITS, SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "owner", "models", "duration", "rotate", "deliver_to", "max_budget", "budget_duration",
           "tpm_limit", "rpm_limit")
@@ -139,7 +140,7 @@ def main():
         public_url=dict(type="str"),
         **LIMITS
     )
-    MaasModule(spec, flavour="litellm", kubernetes=True, required_if=[("state", "present", ("owner",))]).run(
+    MaasModule(spec, flavour=LiteLLM, kubernetes=True, required_if=[("state", "present", ("owner",))]).run(
         lambda m: m.run_one("api_keys", FIELDS))
 
 

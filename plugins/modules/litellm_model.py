@@ -77,6 +77,7 @@ requests:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")
 
@@ -89,7 +90,7 @@ def main():
         tpm_limit=dict(type="int"),
         rpm_limit=dict(type="int"),
     )
-    MaasModule(spec, flavour="litellm").run(lambda m: m.run_one("models", FIELDS, endpoints={}))
+    MaasModule(spec, flavour=LiteLLM).run(lambda m: m.run_one("models", FIELDS, endpoints={}))
 
 
 if __name__ == "__main__":

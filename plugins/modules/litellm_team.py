@@ -67,7 +67,8 @@ requests:
   sample: {"total": 2, "writes": 1}
 """
 
-from ansible_collections.redwood.maas.plugins.module_utils.base import SINGLE, MaasModule, LIMITS
+from ansible_collections.redwood.maas.plugins.module_utils.base import LIMITS, SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "models", "members", "max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 
@@ -79,7 +80,7 @@ def main():
         members=dict(type="list", elements="str"),
         **LIMITS
     )
-    MaasModule(spec, flavour="litellm").run(lambda m: m.run_one("teams", FIELDS))
+    MaasModule(spec, flavour=LiteLLM).run(lambda m: m.run_one("teams", FIELDS))
 
 
 if __name__ == "__main__":

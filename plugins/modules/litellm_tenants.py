@@ -145,10 +145,11 @@ requests:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import BULK, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 
 def main():
-    MaasModule(BULK, flavour="litellm", kubernetes=True).run(MaasModule.run_bulk)
+    MaasModule(BULK, flavour=LiteLLM, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ requests:
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.delivery import FileDestination, check_destinations
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, desired_key
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS, desired_key
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, check_number
 
 NUMBERS = dict(max_budget="budget", soft_budget="budget", tpm_limit="count", rpm_limit="count",
@@ -187,7 +187,7 @@ def main():
         deliver_to_file=dict(type="path"),
         base_url=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    ), flavour="litemaas").run(apply)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

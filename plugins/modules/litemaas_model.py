@@ -126,7 +126,7 @@ pending:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import desired_model
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS, desired_model
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_entry, check_number
 
 
@@ -163,7 +163,7 @@ def main():
         supports_tool_choice=dict(type="bool", default=False),
         restricted_access=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    ), flavour="litemaas", required_if=[("state", "present", ("endpoint",))]).run(apply)
+    ), flavour=LiteMaaS, required_if=[("state", "present", ("endpoint",))]).run(apply)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ requests:
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import same
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, check_number
 
@@ -186,7 +186,7 @@ def main():
     types = dict(max_budget="float", soft_budget="float", budget_duration="str")
     MaasModule(dict(user_defaults=section(USER_FIELDS, types),
                     api_key_defaults=dict(section(KEY_FIELDS, types), no_log=False),
-                    api_key_maximums=dict(section(MAX_FIELDS, types), no_log=False)), flavour="litemaas").run(apply)
+                    api_key_maximums=dict(section(MAX_FIELDS, types), no_log=False)), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ requests:
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LIVE, changes_of, subscription_targets
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LIVE, LiteMaaS, changes_of, subscription_targets
 
 
 def apply(m):
@@ -132,7 +132,7 @@ def main():
         pending=dict(type="str", choices=["approve", "deny", "keep"], default="keep"),
         reason=dict(type="str", default="managed by redwood.maas"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    ), flavour="litemaas").run(apply)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

@@ -115,10 +115,11 @@ requests:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import BULK, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS
 
 
 def main():
-    MaasModule(BULK, flavour="litemaas", kubernetes=True).run(MaasModule.run_bulk)
+    MaasModule(BULK, flavour=LiteMaaS, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

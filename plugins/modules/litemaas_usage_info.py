@@ -95,7 +95,7 @@ import datetime
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import MAX_PAGES
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import MAX_PAGES, LiteMaaS
 
 
 def _date(value, what):
@@ -138,7 +138,7 @@ def main():
     MaasModule(dict(start_date=dict(type="str"), end_date=dict(type="str"),
                     group_by=dict(type="str", choices=["user", "model", "key"], default="user"),
                     users=dict(type="list", elements="str"), models=dict(type="list", elements="str")),
-               flavour="litemaas").run(lambda m: report(m.flavour().api, m.params))
+               flavour=LiteMaaS).run(lambda m: report(m.flavour().api, m.params))
 
 
 def report(api, p):

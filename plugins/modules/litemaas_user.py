@@ -89,7 +89,7 @@ requests:
 """
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, desired_user
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS, desired_user
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import ROLES, check_duration, check_number
 
 LIMITS = ("max_budget", "tpm_limit", "rpm_limit")
@@ -118,7 +118,7 @@ def main():
         tpm_limit=dict(type="int"),
         rpm_limit=dict(type="int"),
         state=dict(type="str", choices=["present"], default="present"),
-    ), flavour="litemaas").run(apply)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

@@ -217,17 +217,22 @@ def test_hand_made_objects_are_refused_then_adopted_and_a_key_never_changes_owne
 
 # ---------------------------------------------------------------- faults: converge, lose nothing
 
-@pytest.mark.parametrize("kill_at", [60, 150, 290], ids=["in-users", "early-keys", "late-keys"])
-def test_sigkill_of_litellm_during_first_apply_then_one_clean_rerun_converges_standin(
-        gateway, api, play, proxy, uid, tmp_path, kill_at):
+def test_sigkill_of_litellm_at_three_points_of_a_first_apply_then_one_clean_rerun_converges_standin(
+        gateway, api, play, proxy, uid, tmp_path):
+    """100 users, 10 teams, 200 keys. LiteLLM is SIGKILLed right after the 60th write (users), restarted; the
+    next run is killed after its 120th write (early keys), the one after that after its 110th (late keys); each
+    time the killed write was applied and its answer lost. Then one clean re-run must converge."""
     inv = big(gateway, uid, tmp_path)
-    proxy.reset(kill_at_write=kill_at, on_kill=gateway.kill_proxy)
-    try:
-        crashed = play(through(proxy, gateway, inv, maas_gateway_retries=1))
-    finally:
-        if proxy.killed:
-            gateway.restart_proxy()
-    assert proxy.killed and crashed.rc != 0, crashed.out[-3000:]
+    for kill_at in (60, 120, 110):
+        proxy.reset(kill_at_write=kill_at, on_kill=gateway.kill_proxy)
+        try:
+            crashed = play(through(proxy, gateway, inv, maas_gateway_retries=1))
+        finally:
+            if proxy.killed:
+                gateway.restart_proxy()
+        assert proxy.killed and crashed.rc != 0, crashed.out[-3000:]
+    delivered = list((tmp_path / "keys").glob("k*.env"))
+    assert 0 < len(delivered) < 200, "the kills should have landed in the keys phase, before its end"
     one_clean_rerun_converges(api, gateway, play, proxy, inv)
 
 
@@ -235,15 +240,17 @@ def test_sigkill_of_litellm_during_first_apply_then_one_clean_rerun_converges_st
     dict(fail_create={3: "after", 5: "after"}),          # applied, then 500: proven by reading back
     dict(fail_create={4: "before"}),                     # refused with 500: the run fails, the re-run converges
     dict(every_503=5),                                   # retried like reads, creates included
-    dict(delay_create={3: 9}),                           # the client times out, the gateway made it
+    dict(delay_create={3: 20}, timeout=12),              # the client times out, the gateway made it
 ], ids=["500-after-applied", "500-not-applied", "503-every-5th", "create-timeout"])
 def test_injected_faults_lose_no_secret_and_converge_standin(gateway, api, play, proxy, uid, tmp_path, faults):
     inv = tenants(gateway, uid, tmp_path)
     inv["maas_api_keys"] += [{"name": "%s-extra%d" % (uid, i), "owner": {"user": uid + "-bob"},
                               "models": [uid + "-model"], "deliver_to": {"file": str(tmp_path / ("x%d.env" % i))}}
                              for i in range(3)]
+    faults = dict(faults)
+    timeout = faults.pop("timeout", 30)
     proxy.reset(**faults)
-    first = play(through(proxy, gateway, inv, maas_gateway_timeout=6))
+    first = play(through(proxy, gateway, inv, maas_gateway_timeout=timeout))
     if "before" in faults.get("fail_create", {}).values():     # a create refused outright fails the run
         assert first.rc != 0 and "HTTP 500" in first.result["msg"], first.out[-3000:]
     else:                                                       # everything else is absorbed by this run
