@@ -304,7 +304,7 @@ def test_capped_key_is_refused_and_the_portal_shows_its_budget_spent(portal_host
     proc = portal_host.run("playbooks/smoke.yml")
     assert proc.returncode == 0, proc.stdout[-4000:]
     capped = portal_host.records("until-refused")[-1]
-    assert capped["refused"] and capped["status"] in (400, 429) and "budget" in capped["error"].lower()
+    assert capped["refused"] and capped["status"] in (400, 422, 429) and "budget" in capped["error"].lower()
     browser.login(0)
     open_user(browser, "admin@example.com", "API Keys")
     row = browser.find("//div[@role='dialog']//tr[contains(., 'capped-demo')]").text
