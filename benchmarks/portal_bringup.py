@@ -73,8 +73,8 @@ def main():
     print("|---|---|---|---|---|---|")
     for r in results:
         b, n = r["bring_up"], r["no_op_rerun"]
-        print("| %s | %s | %s | %s | %s | %s -> %s |" % (r["mode"], b["seconds"], b["changed"], n["seconds"],
-                                                       n["changed"], b["load_before"], n["load_after"]))
+        cells = (r["mode"], b["seconds"], b["changed"], n["seconds"], n["changed"], b["load_before"], n["load_after"])
+        print("| %s | %s | %s | %s | %s | %s -> %s |" % cells)
 
 
 if __name__ == "__main__":

@@ -239,9 +239,9 @@ def test_consumer_logs_in_sees_the_model_subscribes_and_creates_a_key(portal_hos
 def test_consumer_calls_the_model_with_the_key_from_the_portal(portal_host):
     assert portal_host.ui_key, "the previous test created the key"
     client = portal_host.openai(portal_host.ui_key)
-    for _ in range(2):
+    for prompt in ("Hello from the portal", "And once more"):
         resp = client.chat.completions.create(model=MODEL, max_tokens=16,
-                                              messages=[{"role": "user", "content": "Hello from the portal"}])
+                                              messages=[{"role": "user", "content": prompt}])
         assert resp.usage.prompt_tokens > 0 and resp.usage.completion_tokens > 0
 
 
