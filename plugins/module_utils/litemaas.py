@@ -1,15 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: redwood.maas engineers
 # Apache License 2.0 (see LICENSE)
-"""LiteMaaS 0.4.0 admin API helpers shared by the litemaas_* modules.
+"""LiteMaaS 0.4.0 flavour: the ``Flavour`` of the LiteMaaS admin API (models, users, subscriptions,
+API keys), and every LiteMaaS-specific HTTP detail (paths, field names, authentication).
 
-Built on the one client (client.GatewayClient) and the one engine (reconcile.same/compare).
-
-Authentication (see README, section LiteMaaS):
+Authentication (README, section LiteMaaS):
 - every WRITE uses a short-lived HS256 JWT minted here from the LiteMaaS JWT secret for the
   automation admin user (an ``ltm_admin_`` key fails writes with HTTP 500 AFTER applying them);
 - READS use the ``ltm_admin_`` key (option ``token``) when given, else the same JWT.
 HS256 is implemented with hmac/hashlib so the module needs no JWT library on its host.
+
+LiteMaaS makes a key's secret itself: ``ApiKeyKind.create`` hands it to the engine's ``deliver``
+as soon as the create answers, before any other request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,33 +19,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
-import os
 import re
 import time
 
-from ansible_collections.redwood.maas.plugins.module_utils.client import (
-    GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import write_secret_file
+from ansible.module_utils.basic import env_fallback
 
-# Connection options of every litemaas_* module (doc fragments gateway + litemaas).
-LITEMAAS_ARGUMENT_SPEC = dict(GATEWAY_ARGUMENT_SPEC)
-LITEMAAS_ARGUMENT_SPEC.update(
-    jwt_secret=dict(type="str", no_log=True),
-    automation_user=dict(type="dict", options=dict(
-        id=dict(type="str", required=True),
-        username=dict(type="str", required=True),
-        email=dict(type="str", required=True),
-    )),
-    jwt_ttl=dict(type="int", default=300),
-)
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Flavour, Kind
 
-ROLES = ("admin", "adminReadonly", "user")
-DURATION_RE = re.compile(r"^(daily|weekly|monthly|yearly|\d+[smhd]|\d+mo)$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_PAGES = 1000
+LIVE = ("active", "pending")
+ROLES = {"admin": "admin", "admin-readonly": "adminReadonly", "user": "user"}
+DURATION_WORDS = ("daily", "weekly", "monthly", "yearly")
 
 
 def _b64(data):
@@ -62,147 +54,10 @@ def mint_jwt(secret, user, roles=("admin", "user"), ttl=300, now=None):
     return "%s.%s" % (signing_input, _b64(sig))
 
 
-def check_duration(value, what):
-    if value is not None and not DURATION_RE.match(str(value)):
-        raise ValueError("%s: budget duration %r is not daily|weekly|monthly|yearly or <n>s|m|h|d|mo"
-                         % (what, value))
-
-
-def check_non_negative(values, what):
-    for field, value in values.items():
-        if value is not None and value < 0:
-            raise ValueError("%s: %s must be >= 0, got %r" % (what, field, value))
-
-
-def drop_none(d):
-    return dict((k, v) for k, v in d.items() if v is not None)
-
-
-class LiteMaaS(object):
-    """The LiteMaaS admin API: reads with the admin key (or JWT), writes with a minted JWT."""
-
-    def __init__(self, params, client=None):
-        conn = gateway_params(params)
-        self._read_key = conn.pop("token")
-        self._secret = params.get("jwt_secret") or os.environ.get("MAAS_LITEMAAS_JWT_SECRET")
-        self._user = params.get("automation_user")
-        self._ttl = params.get("jwt_ttl") or 300
-        self._jwt = None
-        self.client = client or GatewayClient(**conn)
-        if not self._read_key and not self._secret:
-            raise GatewayError("LiteMaaS: set jwt_secret and automation_user (writes and reads), "
-                               "or token (an ltm_admin_ key, reads only)")
-        if self._secret and not self._user:
-            raise GatewayError("LiteMaaS: jwt_secret is set but automation_user (id, username, email) is not")
-        if self._user and not UUID_RE.match(self._user["id"]):
-            raise GatewayError("LiteMaaS: automation_user.id must be the user's UUID, got %r" % self._user["id"])
-
-    def scrub(self, text):
-        """``text`` without the minted JWT, the JWT secret or the admin key."""
-        for secret in (self._jwt, self._secret, self._read_key):
-            if secret:
-                text = text.replace(secret, "********")
-        return text
-
-    def _write_token(self):
-        if not self._secret:
-            raise GatewayError("LiteMaaS: this change needs jwt_secret and automation_user; an ltm_admin_ key "
-                               "(token) is only used for reads because LiteMaaS 0.4.0 fails admin writes "
-                               "made with it after applying them")
-        if self._jwt is None:
-            self._jwt = mint_jwt(self._secret, self._user, ttl=self._ttl)
-        return self._jwt
-
-    def read(self, path, what=None, params=None, json=None, ok=(200,)):
-        token = self._read_key or self._write_token()
-        method = "POST" if json is not None else "GET"
-        return self.client.request(method, path, what=what, params=params, json=json, ok=ok,
-                                   idempotent=True, token=token)
-
-    def write(self, method, path, what=None, json=None, params=None, ok=(200, 201)):
-        return self.client.request(method, path, what=what, json=json, params=params, ok=ok,
-                                   token=self._write_token())
-
-    def paged(self, path, what, params=None, limit=100):
-        items = []
-        page = 1
-        while page <= MAX_PAGES:
-            query = dict(params or {}, page=page, limit=limit)
-            body = self.read(path, what=what, params=query) or {}
-            items.extend(body.get("data") or [])
-            pag = body.get("pagination") or {}
-            if page >= int(pag.get("totalPages") or 1):
-                break
-            page += 1
-        return items
-
-    # -- users -------------------------------------------------------------------------
-    def find_user(self, username):
-        """The user row for an exact username, or None (the user has not logged in yet)."""
-        for row in self.paged("/api/v1/users/", "user %r" % username, params={"search": username}):
-            if row.get("username") == username:
-                return row
-        return None
-
-    def user_detail(self, user_id, username):
-        return self.read("/api/v1/admin/users/%s" % user_id, what="user %r" % username)
-
-    def require_user(self, username):
-        user = self.find_user(username)
-        if user is None:
-            raise PendingUser(username)
-        return user
-
-    # -- models ------------------------------------------------------------------------
-    def models(self):
-        """``{model id: model}`` of every model LiteMaaS knows (id = model_name)."""
-        out = {}
-        for row in self.paged("/api/v1/models/", "models", limit=1000):
-            out[row.get("id") or row.get("name")] = row
-        return out
-
-    # -- API keys ----------------------------------------------------------------------
-    def keys(self, user_id, username):
-        return self.paged("/api/v1/admin/users/%s/api-keys" % user_id, "API keys of user %r" % username)
-
-    def subscriptions(self, user_id, username):
-        return self.paged("/api/v1/admin/users/%s/subscriptions" % user_id,
-                          "subscriptions of user %r" % username)
-
-
-class PendingUser(Exception):
-    """The user has not logged in to LiteMaaS yet, so no user row exists (not an error)."""
-
-    def __init__(self, username):
-        super(PendingUser, self).__init__(
-            "user %r has not logged in to LiteMaaS yet (pending): applied on a later run" % username)
-        self.username = username
-
-
-def run(module, body):
-    """Run ``body(api)`` for a module: turns errors into fail_json, never leaking secrets."""
-    try:
-        api = LiteMaaS(module.params)
-    except GatewayError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        result = body(api)
-    except PendingUser as exc:
-        result = dict(changed=False, pending=True, msg=str(exc))
-    except (GatewayError, ValueError) as exc:
-        module.fail_json(msg=api.scrub(str(exc)), status=getattr(exc, "status", None))
-    finally:
-        api.client.close()
-    result.setdefault("pending", False)
-    result["requests"] = api.client.requests
-    module.exit_json(**result)
-
-
 def to_datetime_str(value, what):
     """Normalise an ISO 8601 date or date-time to ``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC)."""
     if value in (None, ""):
         return None
-    import datetime
     text = str(value).strip().replace("Z", "+00:00")
     try:
         if len(text) == 10:
@@ -210,35 +65,475 @@ def to_datetime_str(value, what):
         else:
             parsed = datetime.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError("%s: %r is not an ISO 8601 date or date-time" % (what, value))
+        raise MaasError("%s: %r is not an ISO 8601 date or date-time" % (what, value))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def write_env_file(path, key, base_url, check_mode=False):
-    """Deliver a key as ``OPENAI_API_KEY=`` / ``OPENAI_BASE_URL=`` lines, mode 0600.
+def expiry_from(duration, now=None):
+    """``now + duration`` (``90d``, ``12h``, ...) as an ISO 8601 UTC date-time (a month is 30 days)."""
+    if duration.endswith("mo"):
+        delta = datetime.timedelta(days=30 * int(duration[:-2]))
+    else:
+        unit = dict(s="seconds", m="minutes", h="hours", d="days")[duration[-1]]
+        delta = datetime.timedelta(**{unit: int(duration[:-1])})
+    start = now or datetime.datetime.now(datetime.timezone.utc)
+    return (start + delta).replace(microsecond=0).isoformat()
 
-    ``key=None`` keeps the key already in the file (only the base URL may change). Returns
-    whether the file changed (or would change in check mode)."""
-    current = {}
-    if os.path.exists(path):
-        with open(path) as handle:
-            for line in handle:
-                if "=" in line:
-                    k, v = line.rstrip("\n").split("=", 1)
-                    current[k] = v
-    if key is None:
-        key = current.get("OPENAI_API_KEY")
-        if key is None:
-            return False
-    lines = ["OPENAI_API_KEY=%s" % key]
-    if base_url:
-        lines.append("OPENAI_BASE_URL=%s" % base_url)
-    want = dict(line.split("=", 1) for line in lines)
-    mode_ok = os.path.exists(path) and (os.stat(path).st_mode & 0o777) == 0o600
-    if want == current and mode_ok:
-        return False
-    if not check_mode:
-        write_secret_file(path, "\n".join(lines) + "\n")
-    return True
+
+def pending_user(username):
+    return MaasError("user %r has not logged in to LiteMaaS yet (pending): applied on a later run" % username,
+                     pending=True)
+
+
+class Api(object):
+    """The LiteMaaS admin API: reads with the admin key (or JWT), writes with a minted JWT."""
+
+    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, read_key=None):
+        self.client = client
+        self._read_key = read_key
+        self._secret = jwt_secret
+        self._user = automation_user
+        self._ttl = jwt_ttl or 300
+        self._jwt = None
+        client.secrets.extend(s for s in (jwt_secret, read_key) if s)
+        if not read_key and not jwt_secret:
+            raise MaasError("LiteMaaS: set jwt_secret and automation_user (writes and reads), "
+                            "or token (an ltm_admin_ key, reads only)")
+        if jwt_secret and not automation_user:
+            raise MaasError("LiteMaaS: jwt_secret is set but automation_user (id, username, email) is not")
+        if automation_user and not UUID_RE.match(automation_user["id"]):
+            raise MaasError("LiteMaaS: automation_user.id must be the user's UUID, got %r" % automation_user["id"])
+
+    def _write_token(self):
+        if not self._secret:
+            raise MaasError("LiteMaaS: this change needs jwt_secret and automation_user; an ltm_admin_ key "
+                            "(token) is only used for reads because LiteMaaS 0.4.0 fails admin writes "
+                            "made with it after applying them")
+        if self._jwt is None:
+            self._jwt = mint_jwt(self._secret, self._user, ttl=self._ttl)
+            self.client.secrets.append(self._jwt)
+        return self._jwt
+
+    def read(self, path, what=None, params=None, json=None, ok=(200,)):
+        token = self._read_key or self._write_token()
+        method = "POST" if json is not None else "GET"
+        return self.client.request(method, path, what=what, params=params, json=json, ok=ok, safe=True, token=token)
+
+    def write(self, method, path, what=None, json=None, params=None, ok=(200, 201)):
+        return self.client.request(method, path, what=what, json=json, params=params, ok=ok,
+                                   token=self._write_token())
+
+    def paged(self, path, what, params=None, limit=100):
+        items, page = [], 1
+        while page <= MAX_PAGES:
+            body = self.read(path, what=what, params=dict(params or {}, page=page, limit=limit)) or {}
+            items.extend(body.get("data") or [])
+            if page >= int((body.get("pagination") or {}).get("totalPages") or 1):
+                break
+            page += 1
+        return items
+
+    def users(self):
+        return dict((row["username"], row) for row in self.paged("/api/v1/users/", "users"))
+
+    def find_user(self, username):
+        """The user row for an exact username, or None (the user has not logged in yet)."""
+        for row in self.paged("/api/v1/users/", "user %r" % username, params={"search": username}):
+            if row.get("username") == username:
+                return row
+        return None
+
+    def require_user(self, username):
+        row = self.find_user(username)
+        if row is None:
+            raise pending_user(username)
+        return row
+
+    def models(self):
+        """``{model id: model}`` of every model LiteMaaS knows (id = model_name)."""
+        return dict((row.get("id") or row.get("name"), row) for row in self.paged("/api/v1/models/", "models",
+                                                                                  limit=1000))
+
+
+# ---------------------------------------------------------------- kinds
+
+class LiteMaaSKind(Kind):
+    marked = False        # LiteMaaS objects carry no ownership marker: a listed name is managed
+
+    def __init__(self, api):
+        self.api = api
+
+
+# inventory/module field -> (field of GET /api/v1/models, field of POST/PUT /api/v1/admin/models)
+MODEL_FIELDS = (
+    ("endpoint", "apiBase", "api_base"),
+    ("backend_model_name", "backendModelName", "backend_model_name"),
+    ("input_cost_per_token", "inputCostPerToken", "input_cost_per_token"),
+    ("output_cost_per_token", "outputCostPerToken", "output_cost_per_token"),
+    ("tpm", "tpm", "tpm"),
+    ("rpm", "rpm", "rpm"),
+    ("max_tokens", "maxTokens", "max_tokens"),
+    ("supports_vision", "supportsVision", "supports_vision"),
+    ("supports_function_calling", "supportsFunctionCalling", "supports_function_calling"),
+    ("supports_parallel_function_calling", "supportsParallelFunctionCalling", "supports_parallel_function_calling"),
+    ("supports_tool_choice", "supportsToolChoice", "supports_tool_choice"),
+    ("restricted_access", "restrictedAccess", "restrictedAccess"),
+    ("description", "description", "description"),
+)
+MODEL_DEFAULTS = dict(tpm=1000000, rpm=10000, max_tokens=4096, supports_vision=False, supports_function_calling=False,
+                      supports_parallel_function_calling=False, supports_tool_choice=False, restricted_access=False)
+
+
+class ModelKind(LiteMaaSKind):
+    kind = "model"
+    fields = tuple(f[0] for f in MODEL_FIELDS)
+
+    def __init__(self, api, endpoint_api_key=None):
+        super(ModelKind, self).__init__(api)
+        self.endpoint_api_key = endpoint_api_key
+        if endpoint_api_key:
+            api.client.secrets.append(endpoint_api_key)
+
+    def list(self):
+        out = {}
+        for model_id, row in self.api.models().items():
+            out[model_id] = dict(name=model_id, **dict((f, row.get(r)) for f, r, dummy in MODEL_FIELDS))
+        return out
+
+    def _payload(self, name, desired):
+        body = dict(model_name=name)
+        for field, dummy, write_field in MODEL_FIELDS:
+            if desired.get(field) is not None:
+                body[write_field] = desired[field]
+        if self.endpoint_api_key:
+            body["api_key"] = self.endpoint_api_key
+        return body
+
+    def create(self, name, desired, deliver=None):
+        # POST is not idempotent in LiteMaaS (each call adds a deployment): never repeated blindly; after a
+        # failure the model is read back by name
+        try:
+            self.api.write("POST", "/api/v1/admin/models/", what="model %r" % name,
+                           json=self._payload(name, desired), ok=(201,))
+        except MaasError as exc:
+            if exc.status is not None and exc.status < 500 or self.get(name) is None:
+                raise
+
+    def update(self, name, desired, current, changes, mark=False):
+        self.api.write("PUT", "/api/v1/admin/models/%s" % name, what="model %r" % name,
+                       json=self._payload(name, desired), ok=(200,))
+
+    def delete(self, name, current):
+        self.api.write("DELETE", "/api/v1/admin/models/%s" % name, what="model %r" % name, ok=(200,))
+
+
+def desired_model(item, endpoints=None):
+    """A model in LiteMaaS units from an inventory entry or the litemaas_model options."""
+    want = dict(name=item["name"], state=item.get("state") or "present")
+    if want["state"] == "absent":
+        return want
+    cost = item.get("cost") or {}
+    endpoint = item.get("endpoint") or (endpoints or {}).get(item["name"])
+    want.update(dict((f, item.get(f) if item.get(f) is not None else d) for f, d in MODEL_DEFAULTS.items()))
+    want.update(endpoint=endpoint.rstrip("/"), backend_model_name=item.get("backend_model_name") or item["name"],
+                input_cost_per_token=float(cost.get("input_per_1k") or 0) / 1000.0,
+                output_cost_per_token=float(cost.get("output_per_1k") or 0) / 1000.0,
+                description=item.get("description"))
+    for inv_field, field in (("tpm_limit", "tpm"), ("rpm_limit", "rpm"), ("max_model_len", "max_tokens")):
+        if item.get(inv_field) is not None:
+            want[field] = item[inv_field]
+    for field in ("tpm", "rpm", "max_tokens"):
+        if want[field] < 1:
+            raise MaasError("model %r: %s must be >= 1" % (item["name"], field))
+    return want
+
+
+BUDGET_FIELDS = (("max_budget", "maxBudget"), ("tpm_limit", "tpmLimit"), ("rpm_limit", "rpmLimit"),
+                 ("budget_duration", "budgetDuration"))
+
+
+class UserKind(LiteMaaSKind):
+    """Roles and budget limits of users who exist (LiteMaaS has no API to create or delete users)."""
+    kind = "user"
+    fields = ("roles",) + tuple(f for f, dummy in BUDGET_FIELDS)
+    set_fields = ("roles",)
+
+    def current(self, row):
+        detail = self.api.read("/api/v1/admin/users/%s" % row["id"], what="user %r" % row["username"])
+        cur = dict(name=row["username"], id=row["id"], roles=detail.get("roles") or [])
+        cur.update(dict((f, detail.get(a)) for f, a in BUDGET_FIELDS))
+        return cur
+
+    def update(self, name, desired, current, changes, mark=False):
+        if "roles" in changes:
+            self.api.write("PATCH", "/api/v1/users/%s" % current["id"], what="user %r" % name,
+                           json={"roles": desired["roles"]})
+        budget = dict((a, desired[f]) for f, a in BUDGET_FIELDS if f in changes)
+        if budget:
+            self.api.write("PATCH", "/api/v1/admin/users/%s/budget-limits" % current["id"],
+                           what="user %r" % name, json=budget)
+
+
+def desired_user(item, defaults=None):
+    """Roles are managed only when set (LiteMaaS merges group roles back at each login); ``user`` always kept."""
+    want = dict(name=item["name"])
+    roles = item.get("roles") or ([item["role"]] if item.get("role") else None)
+    if roles is not None:
+        want["roles"] = sorted(set(ROLES[r] for r in roles) | {"user"})
+    for field, dummy in BUDGET_FIELDS:
+        want[field] = item.get(field) if item.get(field) is not None else (defaults or {}).get(field)
+    return want
+
+
+class SubscriptionKind(LiteMaaSKind):
+    """A user's subscriptions to some models: ``{model: status}``; approve/deny decide pending ones."""
+    kind = "subscription"
+    fields = ("subscriptions",)
+
+    def __init__(self, api, reason="managed by redwood.maas"):
+        super(SubscriptionKind, self).__init__(api)
+        self.reason = reason
+
+    def statuses(self, user):
+        """``{model: (status, subscription id)}``; an active/pending subscription wins over cancelled ones."""
+        out = {}
+        for row in self.api.paged("/api/v1/admin/users/%s/subscriptions" % user["id"],
+                                  "subscriptions of user %r" % user["username"]):
+            if row["modelId"] not in out or row["status"] in LIVE:
+                out[row["modelId"]] = (row["status"], row["id"])
+        return out
+
+    def current(self, user):
+        found = self.statuses(user)
+        return dict(name=user["username"], user=user, ids=dict((m, s[1]) for m, s in found.items()),
+                    subscriptions=dict((m, s[0]) for m, s in found.items()))
+
+    def view(self, obj):
+        return None if obj is None else dict(obj.get("subscriptions") or {})
+
+    def update(self, name, desired, current, changes, mark=False):
+        what = "subscriptions of user %r" % name
+        user = current["user"]
+        want = changes_of(desired, current)
+        new = sorted(m for m, (old, target) in want.items() if old not in LIVE + ("denied",) and target != "cancelled")
+        if new:
+            self.api.write("POST", "/api/v1/admin/users/%s/subscriptions" % user["id"], what=what,
+                           json={"modelIds": new}, ok=(201,))
+            now = self.statuses(user)
+        else:
+            now = dict((m, (s, current["ids"].get(m))) for m, s in current["subscriptions"].items())
+        for verb, target in (("approve", "active"), ("deny", "denied")):
+            ids = [now[m][1] for m, (old, t) in sorted(want.items()) if t == target and now.get(m, ("",))[0] == "pending"]
+            if ids:
+                res = self.api.write("POST", "/api/v1/admin/subscriptions/%s" % verb, what=what, ok=(200,),
+                                     json={"subscriptionIds": ids, "reason": self.reason}) or {}
+                if res.get("failed") or res.get("successful", 0) != len(ids):
+                    raise MaasError("%s: %s of %d subscription(s) failed although LiteMaaS answered 200: %s"
+                                    % (what, verb, len(ids), res.get("errors")))
+        for model, (old, target) in sorted(want.items()):
+            if target == "cancelled" and old in LIVE:
+                self.api.write("DELETE", "/api/v1/admin/subscriptions/%s" % current["ids"][model], what=what,
+                               json={"reason": self.reason}, ok=(200,))
+
+
+def changes_of(desired, current):
+    """``{model: (current status, target status)}`` for the models whose status must change."""
+    have = current.get("subscriptions") or {}
+    return dict((m, (have.get(m, "none"), t)) for m, t in desired["subscriptions"].items() if have.get(m, "none") != t)
+
+
+def subscription_targets(models, current, pending="keep", state="present", restricted=()):
+    """The status each model should have: new subscriptions become active (pending for restricted models
+    unless approved); pending ones are approved, denied or kept; ``absent`` cancels live ones."""
+    have = current.get("subscriptions") or {}
+    out = {}
+    for m in models:
+        status = have.get(m, "none")
+        if state == "absent":
+            out[m] = "cancelled" if status in LIVE else status
+        elif status in LIVE + ("denied",):
+            out[m] = dict(approve="active", deny="denied").get(pending, status) if status == "pending" else status
+        else:
+            out[m] = "pending" if m in restricted and pending == "keep" else \
+                ("denied" if m in restricted and pending == "deny" else "active")
+    return dict(name=current["name"], subscriptions=out)
+
+
+# inventory/module field -> LiteMaaS API field
+KEY_FIELDS = (("models", "models"), ("max_budget", "maxBudget"), ("soft_budget", "softBudget"),
+              ("budget_duration", "budgetDuration"), ("tpm_limit", "tpmLimit"), ("rpm_limit", "rpmLimit"),
+              ("max_parallel_requests", "maxParallelRequests"), ("expires_at", "expiresAt"))
+
+
+def _key_body(desired, fields):
+    body = {}
+    for field, api_field in KEY_FIELDS:
+        if field in fields and desired.get(field) is not None:
+            body["modelIds" if field == "models" else api_field] = desired[field]
+    return body
+
+
+class ApiKeyKind(LiteMaaSKind):
+    """API keys of users, by name (unique per owner here, although LiteMaaS allows duplicates)."""
+    kind = "api_key"
+    fields = tuple(f for f, dummy in KEY_FIELDS)
+    set_fields = ("models",)
+    owner_fields = ("owner",)
+    secret = "gateway"
+
+    def __init__(self, api, owners=None):
+        super(ApiKeyKind, self).__init__(api)
+        self.owners = owners or {}          # {username: user row}
+
+    @staticmethod
+    def what(name, owner):
+        return "API key %r of user %r" % (name, owner)
+
+    def keys_of(self, user):
+        out = {}
+        for row in self.api.paged("/api/v1/admin/users/%s/api-keys" % user["id"], "API keys of user %r"
+                                  % user["username"]):
+            if not row.get("isActive"):
+                continue
+            cur = dict(name=row["name"], id=row["id"], owner=user["username"])
+            cur.update(dict((f, row.get(a)) for f, a in KEY_FIELDS))
+            cur["expires_at"] = to_datetime_str(cur["expires_at"], self.what(row["name"], user["username"]))
+            if cur["name"] in out:
+                raise MaasError("user %r has several active API keys named %r (ids %s, %s); LiteMaaS allows that, "
+                                "this module does not: revoke the extra ones first"
+                                % (user["username"], row["name"], out[cur["name"]]["id"], row["id"]))
+            out[cur["name"]] = cur
+        return out
+
+    def list(self):
+        out = {}
+        for username in sorted(self.owners):
+            out.update(self.keys_of(self.owners[username]))
+        return out
+
+    def _reread(self, name, owner, action):
+        after = self.keys_of(self.owners[owner]).get(name)
+        if not after or not after.get("models"):
+            raise MaasError("%s: LiteMaaS reports an empty model list after the %s; refusing to leave it (that "
+                            "would allow ALL models)" % (self.what(name, owner), action))
+        return after
+
+    def create(self, name, desired, deliver=None, reread=True):
+        owner = desired["owner"]
+        body = dict(_key_body(desired, self.fields), name=name)
+        if desired.get("lifetime") and not desired.get("expires_at"):
+            body["expiresAt"] = expiry_from(desired["lifetime"])
+        res = self.api.write("POST", "/api/v1/admin/users/%s/api-keys" % self.owners[owner]["id"],
+                             what=self.what(name, owner), json=body, ok=(201,)) or {}
+        if res.get("key"):
+            self.api.client.secrets.append(res["key"])
+        deliver(res.get("key"))              # before any other request: the secret exists only in this answer
+        if reread:
+            self._reread(name, owner, "create")
+        return res
+
+    def update(self, name, desired, current, changes, mark=False):
+        # PATCH always answers 200 and its models are [] whenever a quota field is sent: re-read the key
+        owner = current["owner"]
+        self.api.write("PATCH", "/api/v1/admin/users/%s/api-keys/%s" % (self.owners[owner]["id"], current["id"]),
+                       what=self.what(name, owner), json=_key_body(desired, changes), ok=(200,))
+        self._reread(name, owner, "update")
+
+    def delete(self, name, current):
+        owner = current["owner"]
+        self.api.write("DELETE", "/api/v1/admin/users/%s/api-keys/%s" % (self.owners[owner]["id"], current["id"]),
+                       what=self.what(name, owner), ok=(200,))
+
+    def rotate(self, name, desired, current, deliver):
+        """A new key with the same name and settings (its secret delivered at once), then the old one revoked."""
+        self.create(name, dict(desired, owner=current["owner"]), deliver, reread=False)
+        self.delete(name, current)
+        self._reread(name, current["owner"], "rotation")
+
+
+def desired_key(item):
+    """A key in LiteMaaS units from an inventory entry or the litemaas_api_key options."""
+    owner = item["owner"]["user"] if isinstance(item.get("owner"), dict) else item.get("owner")
+    what = ApiKeyKind.what(item["name"], owner)
+    want = dict(name=item["name"], state=item.get("state") or "present", owner=owner,
+                rotate=bool(item.get("rotate")), lifetime=item.get("duration"))
+    want.update(dict((f, item.get(f)) for f, dummy in KEY_FIELDS))
+    if want["state"] == "present":
+        if not want["models"]:
+            raise MaasError("%s: models must list at least one model (an empty list means ALL models in LiteLLM)"
+                            % what)
+        want["models"] = sorted(set(want["models"]))
+    want["expires_at"] = to_datetime_str(want["expires_at"], what)
+    return want
+
+
+# ---------------------------------------------------------------- the flavour
+
+class LiteMaaS(Flavour):
+    name = "litemaas"
+    capabilities = dict(gateway="LiteMaaS 0.4.0", teams=False, prune=False, delete_users=False,
+                        key_models_required=True, duration_words=DURATION_WORDS, roles=ROLES, pending_users=True)
+    order = ("model", "user", "subscription", "api_key")
+    connection = dict(     # doc fragment redwood.maas.litemaas
+        jwt_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MAAS_LITEMAAS_JWT_SECRET"])),
+        automation_user=dict(type="dict", options=dict(id=dict(type="str", required=True),
+                                                       username=dict(type="str", required=True),
+                                                       email=dict(type="str", required=True))),
+        jwt_ttl=dict(type="int", default=300),
+    )
+
+    @classmethod
+    def from_params(cls, client, params, **kwargs):
+        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"), **kwargs)
+
+    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, endpoint_api_key=None,
+                 pending="approve"):
+        super(LiteMaaS, self).__init__(client)
+        self.api = Api(client, jwt_secret, automation_user, jwt_ttl, read_key=client.secrets[0] if client.secrets
+                       else None)
+        self.kinds = dict(model=ModelKind(self.api, endpoint_api_key), user=UserKind(self.api),
+                          subscription=SubscriptionKind(self.api), api_key=ApiKeyKind(self.api))
+        self.pending_policy = pending
+        self.pending = []
+
+    def read(self, inv):
+        models = self.kinds["model"].list()
+        rows = self.api.users()
+        wanted = list(inv["users"])
+        owners = sorted(set(k["owner"]["user"] for k in inv["api_keys"] if (k.get("owner") or {}).get("user")))
+        self.pending = sorted(set(u["name"] for u in wanted if u["name"] not in rows) |
+                              set(o for o in owners if o not in rows))
+        self.kinds["api_key"].owners = dict((o, rows[o]) for o in owners if o in rows)
+        return dict(model=models,
+                    user=dict((u["name"], self.kinds["user"].current(rows[u["name"]]))
+                              for u in wanted if u["name"] in rows),
+                    subscription=dict((u["name"], self.kinds["subscription"].current(rows[u["name"]]))
+                                      for u in wanted if u["name"] in rows and u.get("models")),
+                    api_key=self.kinds["api_key"].list())
+
+    def desired(self, inv, current):
+        restricted = set(n for n, m in current["model"].items() if m.get("restricted_access"))
+        return dict(
+            model=[desired_model(m, inv["endpoints"]) for m in inv["models"]],
+            user=[desired_user(u, inv["budget_defaults"]) for u in inv["users"] if u["name"] not in self.pending],
+            subscription=[subscription_targets(sorted(set(u["models"])), current["subscription"][u["name"]],
+                                               self.pending_policy, restricted=restricted)
+                          for u in inv["users"] if u["name"] in current["subscription"]],
+            api_key=[desired_key(k) for k in inv["api_keys"]
+                     if (k.get("owner") or {}).get("user") not in self.pending])
+
+    def extra(self):
+        return dict(pending_users=self.pending, pending=bool(self.pending))
+
+    def check_models(self, names, check_mode, warn, what):
+        """Single-object modules: the models must exist (check mode only warns: an earlier task may create them)."""
+        known = self.api.models()
+        unknown = [m for m in names if m not in known]
+        if unknown and check_mode:
+            warn("%s: model(s) %s do not exist yet (check mode: an earlier task may create them)"
+                 % (what, ", ".join(unknown)))
+        elif unknown:
+            raise MaasError("%s: unknown model(s) %s (known: %s)" % (what, ", ".join(unknown), ", ".join(sorted(known))))
+        return known

@@ -53,6 +53,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description: HTTP requests sent to the gateway, and how many of them were writes (always 0).
+  returned: always
+  type: dict
+  sample: {"total": 4, "writes": 0}
 users:
   description: Users (name, email, role, models, max_budget, budget_duration, tpm_limit, rpm_limit, spend, teams, managed).
   returned: when C(users) is in O(kinds)
@@ -75,27 +80,18 @@ models:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.client import (
-    GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import read_info
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM, read_info
 
 
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
+    spec = dict(
         kinds=dict(type="list", elements="str", choices=["users", "teams", "keys", "models"],
                    default=["users", "teams", "keys", "models"]),
         names=dict(type="list", elements="str"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        client = GatewayClient(**gateway_params(module.params))
-        result = read_info(client, module.params["kinds"], module.params["names"])
-    except GatewayError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **result)
+    MaasModule(spec, flavour=LiteLLM).run(
+        lambda m: dict(changed=False, **read_info(m.client, m.params["kinds"], m.params["names"])))
 
 
 if __name__ == "__main__":

@@ -13,18 +13,21 @@ short_description: Manage an API key (virtual key) in a LiteLLM proxy and delive
 version_added: 0.1.0
 description:
   - Creates, updates or deletes one LiteLLM virtual key, identified by its alias O(name).
-  - The secret exists only when the key is created. It is written to O(deliver_to.file) (mode 0600,
-    lines C(OPENAI_API_KEY=...) and C(OPENAI_BASE_URL=...)) and never returned or logged.
-    C(changed) depends on the non-secret options only.
+  - The secret is made on the controller, written to O(deliver_to) first and then sent to LiteLLM,
+    so a retried create is harmless; it is never returned or logged. C(changed) depends on the
+    non-secret options only.
   - O(rotate=true) replaces the secret (the old key is deleted, a new one with the same alias and
     limits is made and delivered); leave it set and every run rotates.
-  - If the key exists but O(deliver_to.file) is missing, the module warns instead of inventing a new
-    secret; run it with O(rotate=true) to deliver a new one.
+  - If the key exists but O(deliver_to) does not hold its secret, the module warns instead of
+    inventing a new secret; run it with O(rotate=true) to deliver a new one.
+  - O(state=absent) deletes the key and removes its secret from O(deliver_to).
   - Keys created here carry the metadata marker C(managed_by=redwood.maas).
 author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
+  - redwood.maas.engine
+  - redwood.maas.engine.delivery
   - redwood.maas.attributes.litellm
   - redwood.maas.limits
 options:
@@ -59,12 +62,24 @@ options:
     type: bool
     default: false
   deliver_to:
-    description: Where the secret is written.
+    description: Where the secret is written (exactly one of O(deliver_to.file) or O(deliver_to.secret)).
     type: dict
     suboptions:
       file:
-        description: Env file written with mode 0600.
+        description: Env file written with mode 0600 (an absolute path).
         type: path
+      secret:
+        description: Kubernetes Secret whose keys C(OPENAI_API_KEY) and C(OPENAI_BASE_URL) are written.
+        type: dict
+        suboptions:
+          namespace:
+            description: Namespace of the Secret.
+            type: str
+            required: true
+          name:
+            description: Name of the Secret.
+            type: str
+            required: true
   public_url:
     description: Base URL written as C(OPENAI_BASE_URL) (C(/v1) appended). Defaults to O(gateway_url).
     type: str
@@ -85,7 +100,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 operation:
-  description: What was done, C(create), C(update), C(delete) or C(none).
+  description: What was done, C(create), C(update), C(adopt), C(rotate), C(delete) or C(none).
   returned: always
   type: str
   sample: update
@@ -95,37 +110,38 @@ requests:
   type: dict
   sample: {"total": 2, "writes": 1}
 delivered:
-  description: Whether a new secret was written to O(deliver_to.file) on this run.
+  description: Whether a secret was written to O(deliver_to) on this run.
+  returned: always
+  type: bool
+removed:
+  description: Whether the deleted key's secret was removed from O(deliver_to).
   returned: always
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
-    LIMITS_ARGUMENT_SPEC, KeyKind, run_single_module, single_argument_spec)
+from ansible_collections.redwood.maas.plugins.module_utils.base import LIMITS, SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "owner", "models", "duration", "rotate", "deliver_to", "max_budget", "budget_duration",
           "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = single_argument_spec(
+    spec = dict(
+        SINGLE,
         owner=dict(type="dict", options=dict(user=dict(type="str"), team=dict(type="str")),
                    mutually_exclusive=[("user", "team")]),
         models=dict(type="list", elements="str"),
         duration=dict(type="str"),
         rotate=dict(type="bool", default=False),
-        deliver_to=dict(type="dict", options=dict(file=dict(type="path"))),
+        deliver_to=dict(type="dict", options=dict(file=dict(type="path"), secret=dict(type="dict", no_log=False, options=dict(
+            namespace=dict(type="str", required=True), name=dict(type="str", required=True)))),
+            mutually_exclusive=[("file", "secret")]),
         public_url=dict(type="str"),
-        **LIMITS_ARGUMENT_SPEC
+        **LIMITS
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ("owner",))])
-    for field in ("owner", "deliver_to"):
-        if module.params.get(field):
-            module.params[field] = dict((k, v) for k, v in module.params[field].items() if v is not None)
-    run_single_module(module, "api key", KeyKind, FIELDS)
+    MaasModule(spec, flavour=LiteLLM, kubernetes=True, required_if=[("state", "present", ("owner",))]).run(
+        lambda m: m.run_one("api_keys", FIELDS))
 
 
 if __name__ == "__main__":

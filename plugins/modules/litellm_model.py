@@ -20,6 +20,7 @@ author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
+  - redwood.maas.engine
   - redwood.maas.attributes.litellm
 options:
   name:
@@ -64,7 +65,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 operation:
-  description: What was done, C(create), C(update), C(delete) or C(none).
+  description: What was done, C(create), C(update), C(adopt), C(rotate), C(delete) or C(none).
   returned: always
   type: str
   sample: update
@@ -75,25 +76,21 @@ requests:
   sample: {"total": 2, "writes": 1}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
-    ModelKind, run_single_module, single_argument_spec)
+from ansible_collections.redwood.maas.plugins.module_utils.base import SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = single_argument_spec(
+    spec = dict(
+        SINGLE,
         endpoint=dict(type="str"),
         cost=dict(type="dict", options=dict(input_per_1k=dict(type="float"), output_per_1k=dict(type="float"))),
         tpm_limit=dict(type="int"),
         rpm_limit=dict(type="int"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    if module.params.get("cost"):
-        module.params["cost"] = dict((k, v) for k, v in module.params["cost"].items() if v is not None)
-    run_single_module(module, "model", ModelKind, FIELDS)
+    MaasModule(spec, flavour=LiteLLM).run(lambda m: m.run_one("models", FIELDS, endpoints={}))
 
 
 if __name__ == "__main__":

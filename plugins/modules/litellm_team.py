@@ -19,6 +19,7 @@ author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
+  - redwood.maas.engine
   - redwood.maas.attributes.litellm
   - redwood.maas.limits
 options:
@@ -55,7 +56,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 operation:
-  description: What was done, C(create), C(update), C(delete) or C(none).
+  description: What was done, C(create), C(update), C(adopt), C(rotate), C(delete) or C(none).
   returned: always
   type: str
   sample: update
@@ -66,22 +67,20 @@ requests:
   sample: {"total": 2, "writes": 1}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
-    LIMITS_ARGUMENT_SPEC, TeamKind, run_single_module, single_argument_spec)
+from ansible_collections.redwood.maas.plugins.module_utils.base import LIMITS, SINGLE, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 FIELDS = ("name", "state", "models", "members", "max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 
 
 def main():
-    spec = single_argument_spec(
+    spec = dict(
+        SINGLE,
         models=dict(type="list", elements="str"),
         members=dict(type="list", elements="str"),
-        **LIMITS_ARGUMENT_SPEC
+        **LIMITS
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    run_single_module(module, "team", TeamKind, FIELDS)
+    MaasModule(spec, flavour=LiteLLM).run(lambda m: m.run_one("teams", FIELDS))
 
 
 if __name__ == "__main__":

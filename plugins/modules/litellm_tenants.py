@@ -20,16 +20,25 @@ description:
   - Objects are matched by name (model id, user id, team id, key alias). Objects this module creates
     carry the marker C(managed_by=redwood.maas) in their metadata; O(prune=true) deletes only marked
     objects the inventory no longer lists.
-  - A key's secret exists only when it is created. It is written to C(api_keys[].deliver_to.file)
-    (mode 0600, C(OPENAI_API_KEY=...) and C(OPENAI_BASE_URL=...) lines) and never returned.
-    C(changed) depends on non-secret fields only. C(api_keys[].rotate=true) replaces the secret.
-  - If a key exists in the gateway but its delivery file is missing, the module does not invent a
-    new secret silently; it warns, lists the key in RV(undelivered), and a run with
-    C(api_keys[].rotate=true) delivers a new one.
+  - Everything that can be checked is checked before the first write (types, finite numbers,
+    durations, duplicate names and e-mails, e-mails of other gateway users, owners, members,
+    models, delivery destinations, objects without the marker, owner changes, the prune guard);
+    such a failure sends no write request.
+  - A key's secret is written to C(api_keys[].deliver_to) and never returned. C(changed) depends
+    on non-secret fields only. C(api_keys[].rotate=true) replaces the secret (the plan, check mode
+    and diff show it as C(rotated)).
+  - If a key exists in the gateway but its destination does not hold its secret (the file is
+    gone, or holds another one), the module does not invent a new secret silently; it warns,
+    lists the key in RV(undelivered), and a run with C(api_keys[].rotate=true) delivers a new one.
+  - Creates are safe to repeat and are retried like reads (connection errors, timeouts, HTTP
+    429, 502, 503, 504); a create whose answer was lost is proven by reading the object back.
 author:
   - redwood.maas engineers (@redwood-maas)
 extends_documentation_fragment:
   - redwood.maas.gateway
+  - redwood.maas.engine
+  - redwood.maas.engine.bulk
+  - redwood.maas.engine.delivery
   - redwood.maas.attributes.litellm
 options:
   models:
@@ -44,14 +53,6 @@ options:
   model_endpoints:
     description:
       - "C({model name: base URL}) published by the serving roles; a model's own C(endpoint) wins."
-    type: dict
-    default: {}
-  model_api_keys:
-    description:
-      - "C({model name: os.environ/NAME}): the key LiteLLM sends to that model's server, as a reference to
-        a variable of the gateway's own environment (never the key itself; the host roles set
-        C(MAAS_VLLM_API_KEY) there). The reference is compared, so a change updates the model."
-      - Models not listed are registered without a key.
     type: dict
     default: {}
   budget_defaults:
@@ -84,22 +85,6 @@ options:
     type: list
     elements: dict
     default: []
-  prune:
-    description:
-      - Delete objects carrying the C(managed_by=redwood.maas) marker that are not listed. Objects
-        without the marker (made by hand) are never deleted.
-    type: bool
-    default: false
-  public_url:
-    description:
-      - Base URL consumers use, written as C(OPENAI_BASE_URL) (C(/v1) appended) in delivered key
-        files. Defaults to O(gateway_url).
-    type: str
-  secret_spool_dir:
-    description:
-      - Private directory where new secrets of keys delivered to a Kubernetes Secret are written
-        (one C(<key name>.env) file each, mode 0600) for the role to store and then remove.
-    type: path
 notes:
   - Budgets are in USD; durations are a number followed by C(s), C(m), C(h), C(d) or C(mo).
 """
@@ -130,22 +115,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 summary:
-  description: Per kind (C(model), C(user), C(team), C(key)), the names created, updated, deleted and unchanged (and C(rotated) keys).
+  description:
+    - Per kind (C(model), C(user), C(team), C(api_key)), the names C(created), C(updated), C(adopted),
+      C(rotated), C(deleted) and C(unchanged).
   returned: always
   type: dict
-  sample: {"key": {"created": ["canopy-cs"], "updated": [], "deleted": [], "unchanged": [], "rotated": []}}
+  sample: {"api_key": {"created": ["canopy-cs"], "updated": [], "adopted": [], "rotated": [], "deleted": [],
+           "unchanged": []}}
 delivered:
-  description: Keys whose new secret was written to their C(deliver_to.file).
-  returned: always
-  type: list
-  elements: str
-spooled:
-  description: Keys whose new secret was written to O(secret_spool_dir) for a Kubernetes Secret.
+  description: Keys whose secret was written to their destination on this run (would be, in check mode).
   returned: always
   type: list
   elements: str
 undelivered:
-  description: Keys that exist in the gateway but whose delivery file is missing (set C(rotate=true) to deliver a new secret).
+  description: Keys that exist in the gateway but whose destination does not hold their secret (set C(rotate=true)).
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Deleted keys whose secret was removed from their destination.
   returned: always
   type: list
   elements: str
@@ -156,51 +144,12 @@ requests:
   sample: {"total": 4, "writes": 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.client import (
-    GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import InputError, reconcile_tenants
+from ansible_collections.redwood.maas.plugins.module_utils.base import BULK, MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
-        models=dict(type="list", elements="dict", default=[]),
-        model_endpoints=dict(type="dict", default={}),
-        model_api_keys=dict(type="dict", default={}, no_log=False),
-        budget_defaults=dict(type="dict", default={}),
-        users=dict(type="list", elements="dict", default=[]),
-        teams=dict(type="list", elements="dict", default=[]),
-        api_keys=dict(type="list", elements="dict", default=[], no_log=False),
-        prune=dict(type="bool", default=False),
-        public_url=dict(type="str"),
-        secret_spool_dir=dict(type="path"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    client = None
-    try:
-        client = GatewayClient(**gateway_params(p))
-        out = reconcile_tenants(client, p["models"], p["teams"], p["users"], p["api_keys"],
-                                budget_defaults=p["budget_defaults"], endpoints=p["model_endpoints"],
-                                prune=p["prune"], check_mode=module.check_mode,
-                                public_url=p["public_url"] or client.base_url, spool_dir=p["secret_spool_dir"],
-                                api_keys=p["model_api_keys"])
-    except (InputError, GatewayError) as exc:
-        module.fail_json(msg=str(exc), requests=_counts(client))
-    for name in out["undelivered"]:
-        module.warn("key '%s' exists in the gateway but its deliver_to file is missing; its secret cannot be "
-                    "recovered: set rotate: true for it to make and deliver a new one" % name)
-    result = dict(changed=out["changed"], summary=out["summary"], delivered=out["delivered"],
-                  spooled=out["spooled"], undelivered=out["undelivered"], requests=_counts(client))
-    if module._diff:
-        result["diff"] = out["diff"]
-    module.exit_json(**result)
-
-
-def _counts(client):
-    return dict(total=client.requests, writes=client.writes) if client else dict(total=0, writes=0)
+    MaasModule(BULK, flavour=LiteLLM, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

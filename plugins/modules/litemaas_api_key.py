@@ -16,8 +16,8 @@ description:
     limits, through the admin API.
   - LiteMaaS does not make key names unique per user; this module does. It refuses to act when the
     owner already has several active keys with this name (made by hand).
-  - The secret is known only when a key is created (or rotated). It is returned once in RV(key) (register the
-    task with C(no_log)) and written to O(deliver_to_file) if set. Re-runs never regenerate it.
+  - The secret is known only when a key is created (or rotated). It is written to O(deliver_to_file) as soon as
+    LiteMaaS answers, before any other request, and never returned. Re-runs never regenerate it.
   - A managed key never keeps an empty model list (in LiteLLM an empty list means all models); a key
     whose models were stripped (for example by making a model restricted) is given its models back.
   - An owner who has not logged in yet is reported as pending (C(changed=false)).
@@ -100,7 +100,6 @@ EXAMPLES = r"""
     budget_duration: monthly
     deliver_to_file: /home/alice/.config/maas.env
     base_url: https://litellm.apps.example.com/v1
-  no_log: true
 
 - name: Revoke it
   redwood.maas.litemaas_api_key:
@@ -114,10 +113,6 @@ pending:
   description: True when the owner has not logged in yet (nothing was changed).
   returned: always
   type: bool
-key:
-  description: The new secret. Only when a key was created or rotated (not in check mode). Register with no_log.
-  returned: when created or rotated
-  type: str
 api_key:
   description: The key's managed fields after the run (never the secret).
   returned: when present
@@ -132,19 +127,51 @@ delivered:
   returned: always
   type: bool
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import ApiKeyKind, apply_key, desired_key
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.delivery import FileDestination, check_destinations
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS, desired_key
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, check_number
+
+NUMBERS = dict(max_budget="budget", soft_budget="budget", tpm_limit="count", rpm_limit="count",
+               max_parallel_requests="count")
+
+
+def apply(m):
+    p = m.params
+    p["public_url"] = p["base_url"]
+    what = "API key %r of user %r" % (p["name"], p["owner"])
+    check_duration("%s: budget_duration" % what, p["budget_duration"], DURATION_WORDS)
+    check_duration("%s: duration" % what, p["duration"])
+    for field, kind in NUMBERS.items():
+        check_number("%s: %s" % (what, field), p[field], kind)
+    want = desired_key(p)
+    dests = {p["name"]: FileDestination(p["name"], p["deliver_to_file"])} if p["deliver_to_file"] else {}
+    check_destinations(dests)
+    flavour = m.flavour()
+    kind = flavour.kinds["api_key"]
+    owner = flavour.api.require_user(p["owner"])
+    kind.owners = {p["owner"]: owner}
+    current = kind.keys_of(owner)
+    if want["state"] == "present":
+        flavour.check_models(want["models"], m.check_mode, m.warn, what)
+    step, out = m.apply_kind("api_key", want, current, dests)
+    after = step["after"]
+    if step["action"] in ("create", "update", "rotate") and not m.check_mode:
+        after = kind.keys_of(owner).get(p["name"])
+    result = dict(changed=out["changed"], operation=step["action"], delivered=p["name"] in out["delivered"],
+                  diff=out["diff"])
+    if after is not None:
+        result["api_key"] = dict(kind.view(after), id=after.get("id"))
+    return result
 
 
 def main():
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(
+    MaasModule(dict(
         name=dict(type="str", required=True),
         owner=dict(type="str", required=True),
         models=dict(type="list", elements="str"),
@@ -160,31 +187,7 @@ def main():
         deliver_to_file=dict(type="path"),
         base_url=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        want = desired_key(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    check = module.check_mode
-
-    def body(api):
-        user = api.require_user(module.params["owner"])
-        kind = ApiKeyKind(api, user)
-        current = kind.list()
-        if want["state"] == "present":
-            known = api.models()
-            unknown = [m for m in want["models"] if m not in known]
-            if unknown and check:
-                module.warn("%s: model(s) %s do not exist yet (check mode: an earlier task may create them)"
-                            % (kind.what(want["name"]), ", ".join(unknown)))
-            elif unknown:
-                raise ValueError("%s: unknown model(s) %s (known: %s)"
-                                 % (kind.what(want["name"]), ", ".join(unknown), ", ".join(sorted(known))))
-        return apply_key(kind, current, want, rotate=module.params["rotate"], path=module.params["deliver_to_file"],
-                         base_url=module.params["base_url"], check=check, warn=module.warn, diff=module._diff)
-
-    litemaas.run(module, body)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description: HTTP requests sent (always none).
+  returned: always
+  type: dict
 users:
   description: Usernames the inventory lists.
   returned: always
@@ -85,13 +89,22 @@ models:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import check_inventory as check
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_endpoints, present, validate_inventory
+
+
+def check(p):
+    """The shared validation with LiteMaaS's capabilities (no request); returns (usernames, present models)."""
+    models, dummy, users, dummy2, dummy3 = validate_inventory(
+        p["models"], p["teams"], p["users"], p["api_keys"], p["budget_defaults"],
+        capabilities=LiteMaaS.capabilities, prune=p["prune"])
+    check_endpoints(models, p["model_endpoints"])
+    return dict(changed=False, users=sorted(u["name"] for u in users), models=[m["name"] for m in present(models)])
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    MaasModule(dict(
         models=dict(type="list", elements="dict", default=[]),
         budget_defaults=dict(type="dict", default={}),
         teams=dict(type="list", elements="dict", default=[]),
@@ -99,12 +112,7 @@ def main():
         api_keys=dict(type="list", elements="dict", default=[], no_log=False),
         model_endpoints=dict(type="dict", default={}),
         prune=dict(type="bool", default=False),
-    ), supports_check_mode=True)
-    try:
-        users, models = check(module.params)
-    except InputError as exc:
-        module.fail_json(msg="maas_gateway=litemaas: %s. Nothing was changed." % exc)
-    module.exit_json(changed=False, users=users, models=models)
+    )).run(lambda m: check(m.params))
 
 
 if __name__ == "__main__":

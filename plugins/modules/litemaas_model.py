@@ -116,24 +116,37 @@ changes:
   returned: always
   type: dict
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 pending:
   description: Always false (for symmetry with the other litemaas modules).
   returned: always
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import ModelKind, desired_model
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import execute, plan_kind, summarize
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS, desired_model
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_entry, check_number
+
+
+def apply(m):
+    p = m.params
+    check_entry("model", dict(name=p["name"], endpoint=p["endpoint"]))
+    for field in ("input_cost_per_1k", "output_cost_per_1k"):
+        check_number("model %r: %s" % (p["name"], field), p[field])
+    want = desired_model(dict(p, cost=dict(input_per_1k=p["input_cost_per_1k"], output_per_1k=p["output_cost_per_1k"])))
+    kind = m.flavour(endpoint_api_key=p.get("endpoint_api_key")).kinds["model"]
+    step, out = m.apply_kind("model", want, kind.list())
+    after = step["after"]
+    if step["action"] in ("create", "update") and not m.check_mode:
+        after = kind.list().get(want["name"])
+    return dict(changed=out["changed"], operation=step["action"], changes=step["changes"], model=kind.view(after),
+                diff=out["diff"])
 
 
 def main():
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(
+    MaasModule(dict(
         name=dict(type="str", required=True),
         endpoint=dict(type="str"),
         backend_model_name=dict(type="str"),
@@ -150,29 +163,7 @@ def main():
         supports_tool_choice=dict(type="bool", default=False),
         restricted_access=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ("endpoint",))])
-    try:
-        want = desired_model(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-
-    def body(api):
-        kind = ModelKind(api, module.params.get("endpoint_api_key"))
-        plan = plan_kind(kind, [want], kind.list())
-        execute(kind, plan, module.check_mode)
-        changed, dummy, diff = summarize([(kind, plan)])
-        step = plan[0]
-        after = step["after"]
-        if step["action"] in ("create", "update") and not module.check_mode:
-            after = kind.list().get(want["name"])
-        result = dict(changed=changed, operation=step["action"], changes=step["changes"], model=kind.view(after))
-        if module._diff:
-            result["diff"] = diff
-        return result
-
-    litemaas.run(module, body)
+    ), flavour=LiteMaaS, required_if=[("state", "present", ("endpoint",))]).run(apply)
 
 
 if __name__ == "__main__":

@@ -101,14 +101,16 @@ pending:
   returned: always
   type: bool
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import same
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, check_number
 
 NAMES = dict(max_budget="maxBudget", tpm_limit="tpmLimit", rpm_limit="rpmLimit", budget_duration="budgetDuration",
              soft_budget="softBudget", expiration_days="expirationDays")
@@ -139,57 +141,52 @@ def merge(current, wanted):
 def validate(params):
     for section in ("user_defaults", "api_key_defaults", "api_key_maximums"):
         values = params.get(section) or {}
-        litemaas.check_non_negative(dict((f, v) for f, v in values.items() if f != "budget_duration"), section)
+        for field, value in values.items():
+            if field != "budget_duration":
+                check_number("%s: %s" % (section, field), value, "count" if field.endswith(("limit", "days"))
+                             else "budget")
         if values.get("expiration_days") is not None and values["expiration_days"] < 1:
-            raise ValueError("%s: expiration_days must be >= 1" % section)
-    litemaas.check_duration((params.get("api_key_defaults") or {}).get("budget_duration"), "api_key_defaults")
+            raise MaasError("%s: expiration_days must be >= 1" % section)
+    check_duration("api_key_defaults: budget_duration", (params.get("api_key_defaults") or {}).get("budget_duration"),
+                   DURATION_WORDS)
+
+
+def apply(m):
+    p = m.params
+    validate(p)
+    api = m.flavour().api
+    before, after, changed_sections = {}, {}, []
+    if p.get("user_defaults"):
+        cur = from_api(USER_FIELDS, api.read(USER_PATH, what="user defaults"))
+        new, differs = merge(cur, p["user_defaults"])
+        before["user_defaults"], after["user_defaults"] = cur, new
+        if differs:
+            changed_sections.append("user_defaults")
+            if not m.check_mode:
+                api.write("PUT", USER_PATH, what="user defaults", json=to_api(USER_FIELDS, new), ok=(200,))
+    if p.get("api_key_defaults") or p.get("api_key_maximums"):
+        doc = api.read(KEY_PATH, what="API key defaults") or {}
+        cur_d, cur_m = from_api(KEY_FIELDS, doc.get("defaults")), from_api(MAX_FIELDS, doc.get("maximums"))
+        new_d, diff_d = merge(cur_d, p.get("api_key_defaults"))
+        new_m, diff_m = merge(cur_m, p.get("api_key_maximums"))
+        before.update(api_key_defaults=cur_d, api_key_maximums=cur_m)
+        after.update(api_key_defaults=new_d, api_key_maximums=new_m)
+        if diff_d or diff_m:
+            changed_sections.append("api_key_settings")
+            if not m.check_mode:
+                api.write("PUT", KEY_PATH, what="API key defaults", ok=(200,),
+                          json={"defaults": to_api(KEY_FIELDS, new_d), "maximums": to_api(MAX_FIELDS, new_m)})
+    return dict(changed=bool(changed_sections), changed_sections=changed_sections, settings=after,
+                diff={"before": before, "after": after})
 
 
 def main():
     def section(fields, types):
         return dict(type="dict", options=dict((f, dict(type=types.get(f, "int"))) for f in fields))
     types = dict(max_budget="float", soft_budget="float", budget_duration="str")
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(user_defaults=section(USER_FIELDS, types),
-                api_key_defaults=dict(section(KEY_FIELDS, types), no_log=False),
-                api_key_maximums=dict(section(MAX_FIELDS, types), no_log=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    try:
-        validate(p)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-
-    def body(api):
-        before = {}
-        after = {}
-        changed_sections = []
-        if p.get("user_defaults"):
-            cur = from_api(USER_FIELDS, api.read(USER_PATH, what="user defaults"))
-            new, differs = merge(cur, p["user_defaults"])
-            before["user_defaults"], after["user_defaults"] = cur, new
-            if differs:
-                changed_sections.append("user_defaults")
-                if not module.check_mode:
-                    api.write("PUT", USER_PATH, what="user defaults", json=to_api(USER_FIELDS, new), ok=(200,))
-        if p.get("api_key_defaults") or p.get("api_key_maximums"):
-            doc = api.read(KEY_PATH, what="API key defaults") or {}
-            cur_d, cur_m = from_api(KEY_FIELDS, doc.get("defaults")), from_api(MAX_FIELDS, doc.get("maximums"))
-            new_d, diff_d = merge(cur_d, p.get("api_key_defaults"))
-            new_m, diff_m = merge(cur_m, p.get("api_key_maximums"))
-            before.update(api_key_defaults=cur_d, api_key_maximums=cur_m)
-            after.update(api_key_defaults=new_d, api_key_maximums=new_m)
-            if diff_d or diff_m:
-                changed_sections.append("api_key_settings")
-                if not module.check_mode:
-                    api.write("PUT", KEY_PATH, what="API key defaults", ok=(200,),
-                              json={"defaults": to_api(KEY_FIELDS, new_d), "maximums": to_api(MAX_FIELDS, new_m)})
-        result = dict(changed=bool(changed_sections), changed_sections=changed_sections, settings=after)
-        if module._diff:
-            result["diff"] = {"before": before, "after": after}
-        return result
-
-    litemaas.run(module, body)
+    MaasModule(dict(user_defaults=section(USER_FIELDS, types),
+                    api_key_defaults=dict(section(KEY_FIELDS, types), no_log=False),
+                    api_key_maximums=dict(section(MAX_FIELDS, types), no_log=False)), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

@@ -88,50 +88,51 @@ pending:
   returned: always
   type: bool
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import apply_subscriptions
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LIVE, LiteMaaS, changes_of, subscription_targets
+
+
+def apply(m):
+    p = m.params
+    models = sorted(set(p["models"]))
+    what = "subscriptions of user %r" % p["user"]
+    if not models:
+        raise MaasError("%s: models must not be empty" % what)
+    flavour = m.flavour()
+    user = flavour.api.require_user(p["user"])
+    known = flavour.check_models(models, m.check_mode or p["state"] == "absent", m.warn, what)
+    kind = flavour.kinds["subscription"]
+    kind.reason = p["reason"]
+    current = kind.current(user)
+    restricted = set(n for n, row in known.items() if row.get("restrictedAccess"))
+    want = subscription_targets(models, current, p["pending"], p["state"], restricted)
+    moves = changes_of(want, current)
+    step, out = m.apply_kind("subscription", want, {user["username"]: current})
+    after = want["subscriptions"] if m.check_mode or not moves else kind.current(user)["subscriptions"]
+    return dict(changed=out["changed"], diff=out["diff"],
+                subscriptions=dict((mo, after.get(mo, "none")) for mo in models),
+                subscribed=sorted(mo for mo, (old, t) in moves.items() if old not in LIVE + ("denied",)
+                                  and t != "cancelled"),
+                approved=sorted(mo for mo, (old, t) in moves.items() if t == "active"
+                                and (old == "pending" or mo in restricted)),
+                denied=sorted(mo for mo, (old, t) in moves.items() if t == "denied"),
+                removed=sorted(mo for mo, (old, t) in moves.items() if t == "cancelled"))
 
 
 def main():
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(
+    MaasModule(dict(
         user=dict(type="str", required=True),
         models=dict(type="list", elements="str", required=True),
         pending=dict(type="str", choices=["approve", "deny", "keep"], default="keep"),
         reason=dict(type="str", default="managed by redwood.maas"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    models = sorted(set(p["models"]))
-    if not models:
-        module.fail_json(msg="subscriptions of user %r: models must not be empty" % p["user"])
-    check = module.check_mode
-    what = "subscriptions of user %r" % p["user"]
-
-    def body(api):
-        user = api.require_user(p["user"])
-        known = api.models()
-        unknown = [m for m in models if m not in known]
-        if unknown and p["state"] == "present" and check:
-            module.warn("%s: model(s) %s do not exist yet (check mode: an earlier task may create them)"
-                        % (what, ", ".join(unknown)))
-        elif unknown and p["state"] == "present":
-            raise ValueError("%s: unknown model(s) %s" % (what, ", ".join(unknown)))
-        out, view_before, view_after = apply_subscriptions(api, user, models, known, pending=p["pending"],
-                                                           reason=p["reason"], state=p["state"], check=check)
-        result = dict(out, changed=any(out.values()), subscriptions=view_after)
-        if module._diff:
-            result["diff"] = {"before": view_before, "after": view_after}
-        return result
-
-    litemaas.run(module, body)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

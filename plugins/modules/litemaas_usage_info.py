@@ -82,9 +82,9 @@ pending_users:
   type: list
   elements: str
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 pending:
   description: Always false.
   returned: always
@@ -93,15 +93,16 @@ pending:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import MAX_PAGES, LiteMaaS
 
 
 def _date(value, what):
     try:
         return datetime.datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
-        raise ValueError("%s must be a date YYYY-MM-DD, got %r" % (what, value))
+        raise MaasError("%s must be a date YYYY-MM-DD, got %r" % (what, value))
 
 
 def _figures(metrics, **extra):
@@ -118,13 +119,13 @@ def period(params, today=None):
         (today or datetime.datetime.now(datetime.timezone.utc).date())
     start = _date(params["start_date"], "start_date") if params.get("start_date") else end - datetime.timedelta(days=30)
     if start > end:
-        raise ValueError("start_date %s is after end_date %s" % (start, end))
+        raise MaasError("start_date %s is after end_date %s" % (start, end))
     return start.isoformat(), end.isoformat()
 
 
 def paged_post(api, path, body, what):
     rows, page = [], 1
-    while page <= litemaas.MAX_PAGES:
+    while page <= MAX_PAGES:
         res = api.read(path, what=what, params={"page": page, "limit": 200}, json=body) or {}
         rows.extend(res.get("data") or [])
         if not (res.get("pagination") or {}).get("hasNext"):
@@ -134,51 +135,45 @@ def paged_post(api, path, body, what):
 
 
 def main():
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(start_date=dict(type="str"), end_date=dict(type="str"),
-                group_by=dict(type="str", choices=["user", "model", "key"], default="user"),
-                users=dict(type="list", elements="str"), models=dict(type="list", elements="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    try:
-        start, end = period(p)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+    MaasModule(dict(start_date=dict(type="str"), end_date=dict(type="str"),
+                    group_by=dict(type="str", choices=["user", "model", "key"], default="user"),
+                    users=dict(type="list", elements="str"), models=dict(type="list", elements="str")),
+               flavour=LiteMaaS).run(lambda m: report(m.flavour().api, m.params))
 
-    def body(api):
-        query = {"startDate": start, "endDate": end}
-        pending_users = []
-        if p.get("users"):
-            ids = []
-            for name in p["users"]:
-                row = api.find_user(name)
-                if row is None:
-                    pending_users.append(name)
-                else:
-                    ids.append(row["id"])
-            if not ids:
-                return dict(changed=False, usage=[], totals=_figures({}), pending_users=pending_users,
-                            period=dict(start_date=start, end_date=end))
-            query["userIds"] = ids
-        if p.get("models"):
-            query["modelIds"] = p["models"]
-        usage = []
-        if p["group_by"] == "model":
-            for row in paged_post(api, "/api/v1/admin/usage/by-model", query, "usage by model"):
-                usage.append(_figures(row["metrics"], model=row["modelName"]))
-        else:
-            for row in paged_post(api, "/api/v1/admin/usage/by-user", query, "usage by user"):
-                if p["group_by"] == "user":
-                    usage.append(_figures(row["metrics"], user=row["username"]))
-                    continue
-                for key in row["metrics"].get("apiKeys") or []:
-                    usage.append(_figures(key, user=row["username"], key=key["keyAlias"], key_id=key["keyId"]))
-        totals = dict((f, sum(u[f] for u in usage))
-                      for f in ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost"))
-        return dict(changed=False, usage=usage, totals=totals, pending_users=pending_users,
-                    period=dict(start_date=start, end_date=end))
 
-    litemaas.run(module, body)
+def report(api, p):
+    start, end = period(p)
+    query = {"startDate": start, "endDate": end}
+    pending_users = []
+    if p.get("users"):
+        ids = []
+        for name in p["users"]:
+            row = api.find_user(name)
+            if row is None:
+                pending_users.append(name)
+            else:
+                ids.append(row["id"])
+        if not ids:
+            return dict(changed=False, usage=[], totals=_figures({}), pending_users=pending_users,
+                        period=dict(start_date=start, end_date=end))
+        query["userIds"] = ids
+    if p.get("models"):
+        query["modelIds"] = p["models"]
+    usage = []
+    if p["group_by"] == "model":
+        for row in paged_post(api, "/api/v1/admin/usage/by-model", query, "usage by model"):
+            usage.append(_figures(row["metrics"], model=row["modelName"]))
+    else:
+        for row in paged_post(api, "/api/v1/admin/usage/by-user", query, "usage by user"):
+            if p["group_by"] == "user":
+                usage.append(_figures(row["metrics"], user=row["username"]))
+                continue
+            for key in row["metrics"].get("apiKeys") or []:
+                usage.append(_figures(key, user=row["username"], key=key["keyAlias"], key_id=key["keyId"]))
+    totals = dict((f, sum(u[f] for u in usage))
+                  for f in ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost"))
+    return dict(changed=False, usage=usage, totals=totals, pending_users=pending_users,
+                period=dict(start_date=start, end_date=end))
 
 
 if __name__ == "__main__":

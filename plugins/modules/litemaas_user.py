@@ -28,11 +28,12 @@ options:
     required: true
   roles:
     description:
-      - The user's complete set of roles. C(user) is always added. Omit to leave roles alone.
+      - The user's complete set of roles, in the collection's role vocabulary (C(admin-readonly) is mapped to
+        LiteMaaS's read-only admin role). C(user) is always added. Omit to leave roles alone.
       - Roles that come from OpenShift groups are merged back by LiteMaaS at the user's next login.
     type: list
     elements: str
-    choices: [admin, adminReadonly, user]
+    choices: [admin, admin-readonly, user]
   max_budget:
     description: Maximum spend of the user per budget period. Omit to leave unchanged.
     type: float
@@ -82,47 +83,42 @@ changes:
   returned: always
   type: dict
 requests:
-  description: Number of HTTP requests sent.
+  description: HTTP requests sent, and how many of them were writes.
   returned: always
-  type: int
+  type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.redwood.maas.plugins.module_utils import litemaas
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import UserKind, desired_user
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import execute, plan_kind, summarize
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import DURATION_WORDS, LiteMaaS, desired_user
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import ROLES, check_duration, check_number
+
+LIMITS = ("max_budget", "tpm_limit", "rpm_limit")
+
+
+def apply(m):
+    p = m.params
+    what = "user %r" % p["username"]
+    check_duration("%s: budget_duration" % what, p["budget_duration"], DURATION_WORDS)
+    for field in LIMITS:
+        check_number("%s: %s" % (what, field), p[field], "budget" if field == "max_budget" else "count")
+    want = desired_user(dict(p, name=p["username"]))
+    flavour = m.flavour()
+    kind = flavour.kinds["user"]
+    current = kind.current(flavour.api.require_user(p["username"]))
+    step, out = m.apply_kind("user", want, {want["name"]: current})
+    return dict(changed=out["changed"], changes=step["changes"], user=kind.view(step["after"]), diff=out["diff"])
 
 
 def main():
-    spec = dict(litemaas.LITEMAAS_ARGUMENT_SPEC)
-    spec.update(
+    MaasModule(dict(
         username=dict(type="str", required=True),
-        roles=dict(type="list", elements="str", choices=list(litemaas.ROLES)),
+        roles=dict(type="list", elements="str", choices=list(ROLES)),
         max_budget=dict(type="float"),
         budget_duration=dict(type="str"),
         tpm_limit=dict(type="int"),
         rpm_limit=dict(type="int"),
         state=dict(type="str", choices=["present"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        want = desired_user(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-
-    def body(api):
-        kind = UserKind(api)
-        current = {want["name"]: kind.current(want["name"])}
-        plan = plan_kind(kind, [want], current)
-        execute(kind, plan, module.check_mode)
-        changed, dummy, diff = summarize([(kind, plan)])
-        step = plan[0]
-        result = dict(changed=changed, changes=step["changes"], user=kind.view(step["after"]))
-        if module._diff:
-            result["diff"] = diff
-        return result
-
-    litemaas.run(module, body)
+    ), flavour=LiteMaaS).run(apply)
 
 
 if __name__ == "__main__":

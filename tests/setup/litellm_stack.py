@@ -121,15 +121,38 @@ general_settings:
   store_model_in_db: true
 """)
         self.log_path = os.path.join(self.work, "litellm.log")
-        log = open(self.log_path, "w")
-        proc = subprocess.Popen([os.path.join(self.venv, "bin", "litellm"), "--config", config,
-                                 "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=self.work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs.append(proc)
+        self._cmd = [os.path.join(self.venv, "bin", "litellm"), "--config", config, "--host", "127.0.0.1",
+                     "--port", str(port)]
+        self._env = env
         self.port = port
         self.url = "http://127.0.0.1:%d" % port
-        wait_http(self.url + "/health/readiness", 240, proc)
+        self._start_proxy()
+
+    def _start_proxy(self):
+        with open(self.log_path, "a") as log:
+            self.proxy = subprocess.Popen(self._cmd, cwd=self.work, env=self._env, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(self.proxy)
+        wait_http(self.url + "/health/readiness", 240, self.proxy)
+
+    def kill_proxy(self):
+        """SIGKILL LiteLLM and its query engine (a crash, for fault tests); PostgreSQL keeps running."""
+        try:
+            os.killpg(self.proxy.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proxy.wait(10)
+        self.procs.remove(self.proxy)
+
+    def restart_proxy(self):
+        """Start LiteLLM again on the same port and database after kill_proxy()."""
+        deadline = time.time() + 30           # the port is free once the killed process is gone
+        while time.time() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    break
+            time.sleep(0.2)
+        self._start_proxy()
 
     def log_tail(self, n=60):
         try:

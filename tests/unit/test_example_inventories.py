@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas_kinds import check_inventory
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import InputError, validate_inventory
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,13 +29,10 @@ def test_inventory_passes_its_gateway_validation(inventory):
     hv = host_vars(inventory)
     models = hv.get("maas_models", [])
     assert models, "%s lists no models" % inventory
+    flavour = LiteMaaS if hv.get("maas_gateway", "litellm") == "litemaas" else LiteLLM
     validate_inventory(models, hv.get("maas_teams"), hv.get("maas_users"), hv.get("maas_api_keys"),
-                       hv.get("maas_budget_defaults"))
-    if hv.get("maas_gateway", "litellm") == "litemaas":
-        check_inventory(dict(models=models, teams=hv.get("maas_teams", []), users=hv.get("maas_users", []),
-                             api_keys=hv.get("maas_api_keys", []), budget_defaults=hv.get("maas_budget_defaults", {}),
-                             prune=hv.get("maas_tenants_prune", False),
-                             model_endpoints=dict((m["name"], "http://%s:8080/v1" % m["name"]) for m in models)))
+                       hv.get("maas_budget_defaults"), capabilities=flavour.capabilities,
+                       prune=hv.get("maas_tenants_prune", False))
     smoke = hv.get("maas_smoke_key")
     if hv.get("maas_target") == "openshift" or smoke:
         keys = dict((k["name"], k) for k in hv.get("maas_api_keys", []))
@@ -45,5 +43,4 @@ def test_inventory_passes_its_gateway_validation(inventory):
 def test_litemaas_validation_refuses_teams():
     """The check above can fail: LiteMaaS refuses teams (it has no teams API)."""
     with pytest.raises(InputError, match="no teams API"):
-        check_inventory(dict(models=[{"name": "m", "endpoint": "http://m/v1"}], teams=[{"name": "t"}], users=[],
-                             api_keys=[], budget_defaults={}, prune=False, model_endpoints={}))
+        validate_inventory([{"name": "m", "endpoint": "http://m/v1"}], [{"name": "t"}], capabilities=LiteMaaS.capabilities)

@@ -1,17 +1,19 @@
 """Planning with the LiteLLM Kind adapters and the reconcile engine: pure, no gateway."""
 import pytest
 
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError as InputError
+from ansible_collections.redwood.maas.plugins.module_utils.delivery import env_content
 from ansible_collections.redwood.maas.plugins.module_utils.litellm import (
-    InputError, KeyKind, ModelKind, TeamKind, UserKind, check_references)
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import env_content
-from ansible_collections.redwood.maas.plugins.module_utils.reconcile import plan_kind, summarize
+    KeyKind, ModelKind, TeamKind, UserKind, check_references)
+from ansible_collections.redwood.maas.plugins.module_utils.reconcile import plan_kind
 
 
 def test_user_plan_uses_defaults_and_compares_numbers_by_value():
     kind = UserKind(client=None)
     desired = [kind.desired({"name": "alice", "email": "a@x"}, {"max_budget": 50, "budget_duration": "30d"})]
     current = {"alice": {"name": "alice", "email": "a@x", "role": "user", "models": [], "max_budget": 50.0,
-                         "budget_duration": "30d", "tpm_limit": None, "rpm_limit": None, "metadata": {}}}
+                         "budget_duration": "30d", "tpm_limit": None, "rpm_limit": None,
+                         "metadata": {"managed_by": "redwood.maas"}}}
     assert plan_kind(kind, desired, current)[0]["action"] == "none"
     desired[0]["max_budget"] = 75
     step = plan_kind(kind, desired, current)[0]
@@ -36,9 +38,7 @@ def test_key_diff_never_shows_secret_and_prune_spares_unmarked_keys():
     by_hand = KeyKind._current({"key_alias": "hand", "token": "hash2", "user_id": "a", "metadata": {}})
     plan = plan_kind(kind, [], {"old": marked, "hand": by_hand}, prune=True)
     assert [(s["name"], s["action"]) for s in plan] == [("old", "delete")]
-    changed, summary, diff = summarize([(kind, plan)])
-    assert changed and summary["key"]["deleted"] == ["old"]
-    assert "hash1" not in repr(diff) and "token" not in repr(diff)
+    assert "hash1" not in repr([kind.view(s["before"]) for s in plan]) and "token" not in repr(kind.view(marked))
 
 
 def test_model_cost_per_1k_becomes_cost_per_token():
@@ -48,7 +48,7 @@ def test_model_cost_per_1k_becomes_cost_per_token():
 
 
 def test_references_must_exist_in_inventory_or_gateway():
-    current = {"model": {"m": {}}, "user": {"carol": {}}, "team": {}, "key": {}}
+    current = {"model": {"m": {}}, "user": {"carol": {}}, "team": {}, "api_key": {}}
     check_references([], [], [], [{"name": "k", "owner": {"user": "carol"}, "models": ["m"]}], current)
     with pytest.raises(InputError, match="api key 'k': owner team 'ghosts'"):
         check_references([], [], [], [{"name": "k", "owner": {"team": "ghosts"}}], current)

@@ -33,6 +33,10 @@ def test_litellm_durations_are_accepted(duration):
     ("budget_duration", "0d", "malformed"),
     ("budget_duration", "1 mo", "malformed"),
     ("rpm_limit", -3, "user 'u': rpm_limit must be a non-negative integer"),
+    ("max_budget", float("inf"), "user 'u': max_budget must be a finite number"),
+    ("max_budget", float("nan"), "user 'u': max_budget must be a finite number"),
+    ("max_budget", 1e309, "user 'u': max_budget must be a finite number"),
+    ("max_budget", "1e309", "user 'u': max_budget must be a finite number"),
     ("role", "root", "user 'u': role must be one of admin, admin-readonly, user"),
     ("models", "m", "user 'u': models must be a list of names"),
     ("colour", "red", "user 'u': unknown field(s) colour"),
@@ -60,6 +64,8 @@ def test_bad_user_fields_name_the_entry(field, value, message):
     ("models", [{"name": "m", "endpoint": "ftp://x"}], "model 'm': endpoint must be an http(s) URL"),
     ("teams", [{"name": "t", "members": "alice"}], "team 't': members must be a list of names"),
     ("users", [{"email": "x@y"}], "user entry #1"),
+    ("users", [{"name": "a", "email": "X@y"}, {"name": "b", "email": "x@Y"}], "user 'b': email 'x@Y' is also the email of user 'a'"),
+    ("models", [{"name": "m", "cost": {"output_per_1k": float("nan")}}], "model 'm': cost.output_per_1k must be a finite"),
 ])
 def test_bad_entries_fail_with_the_entry_named(kind, items, message):
     with pytest.raises(InputError) as err:

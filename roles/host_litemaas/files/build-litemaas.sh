@@ -35,7 +35,10 @@ say "backend: tsc (usually 1-2 min)"
 (cd backend && npx --no-install tsc >&2)
 say "frontend: vite build (usually ~1 min)"
 (cd frontend && npx --no-install vite build --logLevel warn >&2)
-[ -f backend/dist/index.js ] && [ -f frontend/dist/index.html ] || { say "build incomplete"; exit 1; }
+if [ ! -f backend/dist/index.js ] || [ ! -f frontend/dist/index.html ]; then
+  say "build incomplete"
+  exit 1
+fi
 date -u +%Y-%m-%dT%H:%M:%SZ > .redwood-maas-built
 cd /
 mv "$work" "$dest"

@@ -15,7 +15,7 @@ def test_key_delivered_to_a_kubernetes_secret_once(gateway, api, play, uid, tmp_
     inv["maas_api_keys"][0]["deliver_to"] = {"secret": {"namespace": ns, "name": "maas-credentials"}}
     first = play(inv, "-v", extra_env=kube_local.env)
     assert first.rc == 0, first.out[-3000:]
-    assert first.result["spooled"] == [uid + "-team-key"]
+    assert first.result["delivered"] == [uid + "-bob-key", uid + "-team-key"]   # a file and a Secret
     secret = kube_local.get("v1", "Secret", "maas-credentials", ns)
     data = dict((k, base64.b64decode(v).decode()) for k, v in secret["data"].items())
     assert sorted(data) == ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
@@ -29,5 +29,5 @@ def test_key_delivered_to_a_kubernetes_secret_once(gateway, api, play, uid, tmp_
     version = secret["metadata"]["resourceVersion"]
     second = play(inv, extra_env=kube_local.env)
     assert second.rc == 0 and second.stats["changed"] == 0
-    assert second.result["spooled"] == []
+    assert second.result["delivered"] == [] and second.result["undelivered"] == []
     assert kube_local.get("v1", "Secret", "maas-credentials", ns)["metadata"]["resourceVersion"] == version

@@ -70,7 +70,7 @@ def test_every_module_request_and_response_matches_the_contract_standin(standin,
     tasks = [
         {"name": "model", L + "litemaas_model": dict(name="m1", endpoint="http://127.0.0.1:9/v1", restricted_access=True)},
         {"name": "model2", L + "litemaas_model": dict(name="m2", endpoint="http://127.0.0.1:9/v1")},
-        {"name": "user", L + "litemaas_user": dict(username="alice", roles=["adminReadonly"], max_budget=10,
+        {"name": "user", L + "litemaas_user": dict(username="alice", roles=["admin-readonly"], max_budget=10,
                                                    tpm_limit=1000, rpm_limit=10, budget_duration="weekly")},
         {"name": "sub", L + "litemaas_subscription": dict(user="bob", models=["m1", "m2"], pending="deny",
                                                           reason="no")},

@@ -69,7 +69,7 @@ def test_pending_user_then_applied_after_login_standin(standin, play):
 def test_bad_input_fails_before_any_request_standin(standin, play):
     bad = {"name": "bad", "redwood.maas.litemaas_user": dict(username="alice", budget_duration="fortnight")}
     rc, res, dummy = play([bad])
-    assert rc != 0 and "budget duration" in res["bad"]["msg"]
+    assert rc != 0 and "budget_duration" in res["bad"]["msg"]
     assert standin.exchanges == []
     bad_key = {"name": "bad key", "redwood.maas.litemaas_api_key": dict(name="k", owner="alice", models=[])}
     rc, res, dummy = play([bad_key])
@@ -90,7 +90,7 @@ def test_api_key_create_deliver_rerun_rotate_revoke_standin(standin, play, tmp_p
     keys = [k for k in standin.keys.values() if k["name"] == "alice-notebook"]
     assert len(keys) == 1 and keys[0]["models"] == [MODEL] and keys[0]["maxBudget"] == 20
     assert keys[0]["budgetDuration"] == "30d" and keys[0]["rpmLimit"] == 60
-    assert res["key"]["key"] == keys[0]["key"]
+    assert "key" not in res["key"], "modules never return a secret"
     assert env.read_text() == "OPENAI_API_KEY=%s\nOPENAI_BASE_URL=http://gw.example/v1\n" % keys[0]["key"]
     assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
     assert JWT_SECRET not in out and "eyJ" not in out, "a secret or a token leaked into the output"
@@ -227,19 +227,20 @@ def test_bulk_tenants_module_rotate_and_secret_return_standin(standin, play, tmp
                 api_keys=[dict(name="file-key", owner=dict(user="alice"), models=[MODEL],
                                deliver_to=dict(file=str(tmp_path / "f.env"))),
                           dict(name="k8s-key", owner=dict(user="alice"), models=[MODEL],
-                               deliver_to=dict(secret=dict(namespace="ns", name="creds")))],
+                               deliver_to=dict(file=str(tmp_path / "g.env")))],
                 public_url="http://gw/v1")
     rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}], diff=True)
     assert rc == 0 and res["bulk"]["summary"]["api_key"]["created"] == ["file-key", "k8s-key"]
     by_name = dict((k["name"], k) for k in standin.keys.values())
-    assert res["bulk"]["secrets"] == {"k8s-key": by_name["k8s-key"]["key"]}, "only Secret-bound secrets returned"
+    assert "secrets" not in res["bulk"] and by_name["k8s-key"]["key"] not in out, "modules never return a secret"
     assert by_name["file-key"]["key"] in (tmp_path / "f.env").read_text()
+    assert by_name["k8s-key"]["key"] in (tmp_path / "g.env").read_text()
     args["api_keys"][0]["rotate"] = True
     rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}])
     assert rc == 0 and res["bulk"]["summary"]["api_key"]["rotated"] == ["file-key"]
     new = [k for k in standin.keys.values() if k["name"] == "file-key" and k["isActive"]]
     assert len(new) == 1 and new[0]["key"] != by_name["file-key"]["key"]
-    assert new[0]["key"] in (tmp_path / "f.env").read_text() and res["bulk"]["secrets"] == {}
+    assert new[0]["key"] in (tmp_path / "f.env").read_text()
     del args["api_keys"][0]["rotate"]
     writes = standin.writes
     rc, res, out = play([{"name": "bulk", "redwood.maas.litemaas_tenants": args}])
