@@ -66,11 +66,13 @@ venv_from_requirements() {
 
 # host_venv NAME PIN...: the host roles' pinned virtualenv NAME-<sha1 of the pins>, shared with
 # them under $MAAS_CACHE/host-venvs (inventories/local puts maas_host_venv_dir there), installed
-# by the same script with uv. Prints its path.
+# by the same script with uv. HOST_VENV_ARGS: more uv pip install options the role passes (not
+# part of the name), e.g. --compile-bytecode. Prints its path.
 host_venv() {
   local name=$1; shift
   local dir
   dir="$MAAS_CACHE/host-venvs/$name-$(printf '%s' "$*" | sha1sum | cut -c1-10)"
-  "$REPO_ROOT/roles/host_supervisor/files/pinned-venv.sh" "$(uv_bin)" python3 "$dir" "$@" >&2
+  # shellcheck disable=SC2086  # the options are words
+  "$REPO_ROOT/roles/host_supervisor/files/pinned-venv.sh" "$(uv_bin)" python3 "$dir" "$@" ${HOST_VENV_ARGS:-} >&2
   echo "$dir"
 }

@@ -10,7 +10,8 @@
 . "$(dirname "$0")/common.sh"
 apt_install postgresql-15 postgresql-client-15 >/dev/null
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm >/dev/null
+# --compile-bytecode as roles/host_litellm/tasks/install.yml: the stamp (and the first start) match
 # shellcheck disable=SC2046  # the pins are words
-VENV=$(host_venv litellm $(role_default host_litellm maas_host_litellm_pins))
+VENV=$(HOST_VENV_ARGS=--compile-bytecode host_venv litellm $(role_default host_litellm maas_host_litellm_pins))
 "$SHARED_DIR/litellm-offline/prepare" "$VENV" >&2
 echo "$VENV"
