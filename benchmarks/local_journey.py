@@ -85,7 +85,7 @@ def hammer(url, headers, concurrency, total):
                 with lock:
                     (lat if r.status_code == 200 else errors).append(dt if r.status_code == 200 else r.status_code)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker) for dummy in range(concurrency)]
     t0 = time.time()
     for t in threads:
         t.start()

@@ -65,8 +65,8 @@ def test_this_machine_uses_supervisord(tmp_path):
 
 def test_systemd_branch_writes_the_unit_then_asks_systemctl(tmp_path):
     units = tmp_path / "units"
-    proc, _ = run_play(tmp_path, entry="program", maas_host_service_manager="systemd",
-                       maas_host_systemd_unit_dir=str(units))
+    proc = run_play(tmp_path, entry="program", maas_host_service_manager="systemd",
+                    maas_host_systemd_unit_dir=str(units))[0]
     unit = (units / "maas-demo.service").read_text()
     assert "ExecStart=/bin/sleep 1000" in unit and "Restart=on-failure" in unit
     assert "After=network.target maas-postgres.service" in unit and "WantedBy=multi-user.target" in unit

@@ -67,8 +67,7 @@ def chat(tmp_path, model):
     return client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=5)
 
 
-def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(gateway, api, play, uid, tmp_path,
-                                                                              upstream):
+def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(api, play, uid, tmp_path, upstream):
     handler, url = upstream
     m = uid + "-keyed"
     inv = {"maas_models": [{"name": m, "endpoint": url}],
