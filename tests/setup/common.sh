@@ -45,22 +45,24 @@ uv_bin() {
   echo "$venvs/uv-$uv_version/bin/uv"
 }
 
-# venv_from_requirements NAME REQFILE [uv pip install args]: cached venv keyed on the file's hash,
-# installed with uv (with pip inside: ansible-test uses it).
+# venv_from_requirements NAME REQFILE [uv pip install args]: cached venv NAME-<hash of the file>,
+# installed with uv (with pip inside: ansible-test uses it). One directory per hash: checkouts with
+# different requirements (branches, CI) never delete a venv another run is using.
 venv_from_requirements() {
   local name=$1 req=$2; shift 2
-  local dir="$MAAS_CACHE/$name" stamp uv
+  local stamp dir uv
   stamp=$(sha256sum "$req" | cut -c1-16)
+  dir="$MAAS_CACHE/$name-$stamp"
   uv=$(uv_bin)
   ( flock 9
-    if [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    if [ ! -f "$dir/.complete" ]; then
       log "creating venv $dir from $req (uv)"
       rm -rf "$dir"
       "$uv" venv --quiet --seed --python "${VENV_PYTHON:-python3}" "$dir" >&2
       "$uv" pip install --quiet --python "$dir/bin/python" -r "$req" "$@" >&2
-      echo "$stamp" > "$dir/.stamp"
+      touch "$dir/.complete"
     fi
-  ) 9>"$MAAS_CACHE/.$name.lock"
+  ) 9>"$MAAS_CACHE/.$name-$stamp.lock"
   echo "$dir"
 }
 
