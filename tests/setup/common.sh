@@ -30,7 +30,7 @@ venv_from_requirements() {
     if [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
       log "creating venv $dir from $req"
       rm -rf "$dir"
-      python3 -m venv "$dir"
+      "${VENV_PYTHON:-python3}" -m venv "$dir"
       "$dir/bin/pip" install -q --upgrade pip >&2
       "$dir/bin/pip" install -q -r "$req" "$@" >&2
       echo "$stamp" > "$dir/.stamp"
