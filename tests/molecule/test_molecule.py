@@ -11,8 +11,6 @@ import socket
 import subprocess
 import tempfile
 
-import pytest
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -99,7 +99,7 @@ def test_execution_environment_build_context(artifact, tmp_path):
     ours = {"python": [], "system": []}
     for kind in ours:
         for line in deps[kind]:
-            req, _, origin = line.partition("#")
+            req, origin = (line.split("#", 1) + [""])[:2]
             if origin.strip() == "from collection redwood.maas":
                 ours[kind].append(req.strip())
     with open(os.path.join(REPO, "requirements.txt"), encoding="utf-8") as fh:
