@@ -497,8 +497,8 @@ def read_info(client, kinds, names=None):
     """What litellm_info returns: plain rows per kind, with spend and the managed flag, no secrets."""
     flavour = LiteLLM(client)
     out = {}
-    for plural, kind in (("users", "user"), ("teams", "team"), ("keys", "api_key"), ("models", "model")):
-        if plural not in kinds:
+    for plural, kind in (("users", "user"), ("teams", "team"), ("api_keys", "api_key"), ("models", "model")):
+        if plural.replace("api_", "") not in kinds:
             continue
         adapter = flavour.kinds[kind]
         rows = []

@@ -128,6 +128,14 @@ def test_modules_import_only_declared_python_packages():
     assert third_party <= declared, "imported but not in requirements.txt: %s" % sorted(third_party - declared)
 
 
+def test_collection_docs_lint(tmp_path):
+    """antsibull-docs (what docs.ansible.com builds with) accepts every module's and role's docs."""
+    dest = collection_copy(tmp_path)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path))
+    res = run(["antsibull-docs", "lint-collection-docs", "--plugin-docs", str(dest)], env=env)
+    assert res.returncode == 0 and not res.stdout.strip(), res.stdout + res.stderr
+
+
 def test_changelog_fragments_lint():
     res = run(["antsibull-changelog", "lint"])
     assert res.returncode == 0 and not res.stdout.strip(), res.stdout + res.stderr
