@@ -55,3 +55,70 @@ def test_sizing_matches_what_vllm_reports_at_start_up(journey):
         played = " ".join(fh.read().split())
     assert "%s: %s parameters" % (MODEL, "{:,}".format(r["parameters"])) in played
     assert "%s tokens, %d sequences of %s" % (tokens, r["max_concurrent_sequences"], max_len.replace(",", "")) in played
+
+
+def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(journey, tmp_path):
+    """The host's economics: vLLM's counters sampled by the host_metrics sampler, LiteLLM's spend logs.
+
+    Every token reached vLLM through LiteLLM (smoke calls), so the model's tokens (vLLM's counters)
+    must equal the sum over teams (LiteLLM's spend logs); device-hours are the vLLM process's uptime
+    (its start is inside the period); the busy share is vLLM's own inference seconds over that uptime.
+    """
+    import csv
+    import subprocess
+    import time
+
+    import httpx
+
+    port = journey.ports["vllm"]
+    samples = os.path.join(journey.state_dir, "metrics", "samples", MODEL)
+    assert os.path.isdir(samples) and os.listdir(samples), "the host_metrics sampler wrote no samples"
+    deadline = time.time() + 120
+    while True:  # LiteLLM writes spend logs in batches: poll until they account for every token vLLM counted
+        proc = journey.run("playbooks/economics_report.yml", "-e", json.dumps({"maas_gpu_hourly_cost": {"cpu": 0.5}}),
+                           timeout=300)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        metrics = httpx.get("http://127.0.0.1:%d/metrics" % port, timeout=30).text
+        with open(os.path.join(journey.state_dir, "reports", "economics.csv"), encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        model = [r for r in rows if r["dimension"] == "model" and r["name"] == MODEL][0]
+        teams = [r for r in rows if r["dimension"] == "team"]
+        if sum(int(t["prompt_tokens"]) for t in teams) >= int(model["prompt_tokens"]) or time.time() > deadline:
+            break
+        time.sleep(5)
+    vllm = {}
+    for line in metrics.splitlines():
+        for name in ("vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:request_inference_time_seconds_sum",
+                     "process_start_time_seconds"):
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                vllm[name] = vllm.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    # no call between the report's live scrape and ours (the journey is idle)
+    assert int(model["prompt_tokens"]) == int(vllm["vllm:prompt_tokens_total"]) > 0
+    assert int(model["completion_tokens"]) == int(vllm["vllm:generation_tokens_total"]) > 0
+    assert sum(int(t["prompt_tokens"]) for t in teams) == int(model["prompt_tokens"])
+    assert sum(int(t["completion_tokens"]) for t in teams) == int(model["completion_tokens"])
+    research = [t for t in teams if t["name"] == "research"][0]
+    assert float(research["max_budget_usd"]) == 100.0 and float(research["gateway_spend_usd"]) > 0
+    uptime_h = (time.time() - vllm["process_start_time_seconds"]) / 3600.0
+    assert model["gpu_type"] == "cpu" and model["utilisation_source"] == "vllm-busy"
+    assert abs(float(model["gpu_hours"]) - uptime_h) < 0.05 * uptime_h + 60 / 3600.0
+    busy_pct = 100.0 * vllm["vllm:request_inference_time_seconds_sum"] / (uptime_h * 3600)
+    assert 0 < float(model["utilisation_pct"]) and abs(float(model["utilisation_pct"]) - busy_pct) < 0.2 * busy_pct + 0.05
+    assert abs(float(model["gpu_cost_usd"]) - 0.5 * float(model["gpu_hours"])) < 1e-5
+    tokens = int(model["prompt_tokens"]) + int(model["completion_tokens"])
+    assert abs(float(model["cost_per_1k_tokens_usd"]) - float(model["gpu_cost_usd"]) / tokens * 1000) < 1e-5
+    # the page: screenshot it with Debian's chromium, headless, and check it shows the figures
+    chromium = subprocess.check_output([os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                     "setup", "chromium.sh")], text=True).strip()
+    html_path = os.path.join(journey.state_dir, "reports", "economics.html")
+    with open(html_path, encoding="utf-8") as fh:
+        page = fh.read()
+    assert "GPU-hours per model" in page and "Team consumption against budget" in page and "research" in page
+    assert "<td>{:,}</td>".format(int(model["prompt_tokens"])) in page
+    shot = os.environ.get("MAAS_ECONOMICS_SCREENSHOT") or str(tmp_path / "economics.png")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1280,1400", "--screenshot=" + shot, "file://" + html_path],
+                   capture_output=True, timeout=120, check=True)
+    with open(shot, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.getsize(shot) > 20000, "an empty page renders to a few kB"
