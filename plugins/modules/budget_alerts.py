@@ -42,7 +42,7 @@ options:
     default: 80
   overrides:
     description:
-      - Per object thresholds, C({users: {bob: 90}, teams: {research: 50}, keys: {ci: 0}}); C(0) silences one.
+      - "Per object thresholds, C({users: {bob: 90}, teams: {research: 50}, keys: {ci: 0}}); C(0) silences one."
     type: dict
     default: {}
   kinds:
