@@ -26,13 +26,11 @@ seconds per second, capped at 1 ("vllm-busy").
 """
 import csv
 import datetime as dt
-import glob
 import html
 import json
 import math
 import os
 import sys
-import urllib.parse
 
 import httpx
 
@@ -305,11 +303,13 @@ def write_html(path, models, teams, summary, start, end):
              "requests", "prompt_tokens", "completion_tokens", "gpu_cost_usd", "cost_per_1k_tokens_usd"]
     tcols = ["name", "requests", "prompt_tokens", "completion_tokens", "gateway_spend_usd", "max_budget_usd",
              "budget_used_pct", "gpu_cost_share_usd"]
-    gpu = stacked_chart("GPU-hours per model", [
-        (m["name"], m["gpu_hours"] - m["idle_gpu_hours"], m["idle_gpu_hours"],
-         "%.2f busy + %.2f idle GPU-h (%s %%)" % (m["gpu_hours"] - m["idle_gpu_hours"], m["idle_gpu_hours"],
-                                                 "n/a" if m["utilisation_pct"] is None else "%.1f" % m["utilisation_pct"]))
-        for m in models], ["busy", "idle"])
+
+    def gpu_bar(m):
+        busy = m["gpu_hours"] - m["idle_gpu_hours"]
+        pct = "n/a" if m["utilisation_pct"] is None else "%.1f" % m["utilisation_pct"]
+        return (m["name"], busy, m["idle_gpu_hours"], "%.2f busy + %.2f idle GPU-h (%s %%)" % (busy, m["idle_gpu_hours"], pct))
+
+    gpu = stacked_chart("GPU-hours per model", [gpu_bar(m) for m in models], ["busy", "idle"])
     per_1k = bar_chart("Cost per 1,000 tokens (USD)", [(m["name"], m["cost_per_1k_tokens_usd"] or 0) for m in models], "USD")
     if teams:
         budget = stacked_chart("Team consumption against budget", [

@@ -60,10 +60,40 @@ options:
     type: dict
   email:
     description:
-      - SMTP delivery, C({host, port, starttls, username, password, sender, to, to_owners}); C(to) is a list of
-        addresses that get every alert; C(to_owners) also mails the user concerned (for a team its members, for a
-        key its owner) at the e-mail the gateway knows.
+      - SMTP delivery of each alert as an e-mail.
     type: dict
+    suboptions:
+      host:
+        description: SMTP server.
+        type: str
+        default: localhost
+      port:
+        description: SMTP port.
+        type: int
+        default: 25
+      starttls:
+        description: Use STARTTLS.
+        type: bool
+        default: false
+      username:
+        description: SMTP login.
+        type: str
+      password:
+        description: SMTP password (never logged).
+        type: str
+      sender:
+        description: The From address.
+        type: str
+      to:
+        description: Addresses that receive every alert.
+        type: list
+        elements: str
+        default: []
+      to_owners:
+        description:
+          - Also mail the people concerned, at the e-mail the gateway knows - the user, a team's members, a key's owner.
+        type: bool
+        default: false
   state_file:
     description: JSON file that records the alerts sent (created, mode 0600 directory 0700).
     type: path
@@ -97,68 +127,56 @@ over_threshold:
   returned: always
   type: list
   elements: dict
+requests:
+  description: Requests sent to the gateway (C(total), C(writes)); this module only reads.
+  returned: always
+  type: dict
+  sample: {total: 3, writes: 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.budget_alerts import (
     AlertError, load_state, now_iso, plan, recipients, save_state, send_email, send_webhook)
-from ansible_collections.redwood.maas.plugins.module_utils.client import (
-    GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
-from ansible_collections.redwood.maas.plugins.module_utils.litellm import read_info
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM, read_info
 
 try:
     import httpx
-except ImportError:  # reported by GatewayClient
+except ImportError:  # reported by the gateway client first
     httpx = None
 
 
-def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
-        threshold_percent=dict(type="float", default=80),
-        overrides=dict(type="dict", default={}),
-        kinds=dict(type="list", elements="str", choices=["users", "teams", "keys"], default=["users", "teams", "keys"]),
-        webhook_url=dict(type="str", no_log=True),
-        webhook_headers=dict(type="dict", no_log=True),
-        email=dict(type="dict", no_log=False, options=dict(
-            host=dict(type="str", default="localhost"), port=dict(type="int", default=25),
-            starttls=dict(type="bool", default=False), username=dict(type="str"),
-            password=dict(type="str", no_log=True), sender=dict(type="str"),
-            to=dict(type="list", elements="str", default=[]), to_owners=dict(type="bool", default=False))),
-        state_file=dict(type="path", required=True),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_one_of=[["webhook_url", "email"]])
+def check_params(module):
     p = module.params
     if not 0 < p["threshold_percent"] <= 100:
-        module.fail_json(msg="threshold_percent must be in (0, 100], got %s" % p["threshold_percent"])
+        module.fail_json(msg="threshold_percent must be in (0, 100], got %s. Nothing was sent." % p["threshold_percent"])
     for kinds, table in p["overrides"].items():
         if kinds not in ("users", "teams", "keys") or not isinstance(table, dict):
-            module.fail_json(msg="overrides: %r must be one of users, teams, keys, each a mapping name -> percent" % kinds)
+            module.fail_json(msg="overrides: %r must be one of users, teams, keys, each a mapping name -> percent. "
+                                 "Nothing was sent." % kinds)
         for name, pct in table.items():
             if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100:
-                module.fail_json(msg="overrides.%s.%s must be a percent between 0 and 100, got %r" % (kinds, name, pct))
-    try:
-        client = GatewayClient(**gateway_params(p))
-        kinds = list(p["kinds"])
-        if p["email"] and p["email"]["to_owners"] and "users" not in kinds:
-            kinds.append("users")
-        info = read_info(client, kinds)
-    except GatewayError as exc:
-        module.fail_json(msg=str(exc))
+                module.fail_json(msg="overrides.%s.%s must be a percent between 0 and 100, got %r. Nothing was sent."
+                                     % (kinds, name, pct))
+
+
+def alerts(module):
+    p = module.params
+    check_params(module)
+    kinds = list(p["kinds"])
+    if p["email"] and p["email"]["to_owners"] and "users" not in kinds:
+        kinds.append("users")
+    info = read_info(module.client, kinds)
     people = dict((u["name"], u.get("email")) for u in info.get("users") or [])
     for kind in ("users", "teams", "keys"):
         if kind not in p["kinds"]:
             info.pop(kind, None)
     state = load_state(p["state_file"])
     to_send, new_state, over = plan(info, p["threshold_percent"], p["overrides"], state)
-    result = dict(changed=bool(to_send) or new_state != state, alerts=to_send, over_threshold=over)
     if module.check_mode:
-        module.exit_json(**result)
+        return dict(changed=bool(to_send) or new_state != state, alerts=to_send, over_threshold=over)
     sent = []
     try:
-        with httpx.Client(timeout=30, verify=p["validate_certs"] if not p.get("ca_path") else p["ca_path"]) as web:
+        with httpx.Client(timeout=30, verify=p.get("ca_path") or p["validate_certs"]) as web:
             for alert in to_send:
                 if p["webhook_url"]:
                     send_webhook(web, p["webhook_url"], alert, p["webhook_headers"])
@@ -172,11 +190,29 @@ def main():
                 save_state(p["state_file"], new_state)
     except (AlertError, httpx.HTTPError, OSError) as exc:
         save_state(p["state_file"], new_state)
-        module.fail_json(msg="budget alert not delivered: %s" % exc, alerts=sent, over_threshold=over)
+        module.fail_json(msg="budget alert not delivered: %s (%d of %d sent, recorded in %s)"
+                             % (exc, len(sent), len(to_send), p["state_file"]), alerts=sent, over_threshold=over)
+    changed = bool(sent) or new_state != state
     if new_state != state:
         save_state(p["state_file"], new_state)
-    result["alerts"] = sent
-    module.exit_json(**result)
+    return dict(changed=changed, alerts=sent, over_threshold=over)
+
+
+def main():
+    spec = dict(
+        threshold_percent=dict(type="float", default=80),
+        overrides=dict(type="dict", default={}),
+        kinds=dict(type="list", elements="str", choices=["users", "teams", "keys"], default=["users", "teams", "keys"]),
+        webhook_url=dict(type="str", no_log=True),
+        webhook_headers=dict(type="dict", no_log=True),
+        email=dict(type="dict", options=dict(
+            host=dict(type="str", default="localhost"), port=dict(type="int", default=25),
+            starttls=dict(type="bool", default=False), username=dict(type="str"),
+            password=dict(type="str", no_log=True), sender=dict(type="str"),
+            to=dict(type="list", elements="str", default=[]), to_owners=dict(type="bool", default=False))),
+        state_file=dict(type="path", required=True),
+    )
+    MaasModule(spec, flavour=LiteLLM, required_one_of=[["webhook_url", "email"]]).run(alerts)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def test_crossing_a_threshold_alerts_once_naming_who_and_how_much(gateway, api, 
         secrets[alias] = resp.json()["key"]
 
     def calls(alias, n):
-        for _ in range(n):
+        for dummy in range(n):
             r = httpx.post(gateway.url + "/v1/chat/completions", timeout=60,
                            headers={"Authorization": "Bearer " + secrets[alias]},
                            json={"model": model, "messages": [{"role": "user", "content": "hello"}]})

@@ -9,20 +9,20 @@ def info(spend):
 
 
 def test_alerts_once_then_again_after_the_budget_resets():
-    send, state, _ = plan(info(3.9), 80, {}, {})
+    send, state, dummy = plan(info(3.9), 80, {}, {})
     assert send == [] and state == {}
-    send, state, over = plan(info(4.0), 80, {}, {})
+    send = plan(info(4.0), 80, {}, {})[0]
     assert [(a["kind"], a["name"]) for a in send] == [("user", "bob")] and send[0]["percent_used"] == 80.0
     state = {"user/bob": {"sent_at": "t"}}
     assert plan(info(4.5), 80, {}, state)[0] == []
     # the budget period resets: spend back to 0 forgets bob, the next crossing alerts again
-    _, state, _ = plan(info(0.0), 80, {}, state)
+    state = plan(info(0.0), 80, {}, state)[1]
     assert state == {}
     assert [a["name"] for a in plan(info(4.2), 80, {}, state)[0]] == ["bob"]
 
 
 def test_overrides_and_silencing():
-    send, _, _ = plan(info(4.0), 80, {"users": {"bob": 0}, "keys": {"ci": 40}}, {})
+    send = plan(info(4.0), 80, {"users": {"bob": 0}, "keys": {"ci": 40}}, {})[0]
     assert [(a["kind"], a["name"], a["threshold_percent"]) for a in send] == [("key", "ci", 40)]
 
 
