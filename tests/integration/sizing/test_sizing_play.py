@@ -79,7 +79,8 @@ def test_openshift_gpus_larger_than_needed_warns_and_passes(tmp_path, openshift_
     extra.update(maas_models=[{"name": "llama-8b", "source": "oci://registry.example/llama-8b:1", "gpus": 2,
                                "max_model_len": 8192}],
                  maas_model_sizing={"llama-8b": {"config": cfg("llama-3.1-8b-instruct"), "concurrent_sequences": 4}})
-    # only the validate play (tagged always) runs: no layer carries this tag
+    # only the always-tagged plays run (validate, render index): no layer carries this tag
+    render.mkdir()
     proc, out = play(tmp_path, "inventories/dev", extra, "--tags", "validate-only")
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert "[WARNING]: llama-8b: 8,030,261,248 parameters" in out and "gpus 2 is more than the 1 needed" in out
