@@ -65,6 +65,7 @@ def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(jour
     (its start is inside the period); the busy share is vLLM's own inference seconds over that uptime.
     """
     import csv
+    import shutil
     import subprocess
     import time
 
@@ -108,8 +109,9 @@ def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(jour
     tokens = int(model["prompt_tokens"]) + int(model["completion_tokens"])
     assert abs(float(model["cost_per_1k_tokens_usd"]) - float(model["gpu_cost_usd"]) / tokens * 1000) < 1e-5
     # the page: screenshot it with Debian's chromium, headless, and check it shows the figures
-    chromium = subprocess.check_output([os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                     "setup", "chromium.sh")], text=True).strip()
+    subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup", "chromium.sh")],
+                   check=True, stdout=subprocess.DEVNULL)  # installs Debian's chromium (+ chromedriver)
+    chromium = shutil.which("chromium")
     html_path = os.path.join(journey.state_dir, "reports", "economics.html")
     with open(html_path, encoding="utf-8") as fh:
         page = fh.read()

@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
-# Debian's chromium (headless screenshots of the HTML reports); installed with apt when missing.
-# Prints the path of the chromium binary.
-set -euo pipefail
-if ! command -v chromium >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq chromium; } >&2
-fi
-command -v chromium
+# Debian's chromium + chromedriver for the portal journey (tests/e2e/test_portal_journey.py);
+# about 1 min on a fresh machine (~100 MB of packages). Prints the chromedriver path.
+. "$(dirname "$0")/common.sh"
+apt_install chromium chromium-driver
+command -v chromedriver
