@@ -35,7 +35,7 @@ import sys
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from usage_report import bar_chart, fetch  # noqa: E402  (the usage report's data access and chart)
+from usage_report import bar_chart  # noqa: E402  (the usage report's chart)
 
 COUNTERS = {"prompt": "vllm:prompt_tokens_total", "generation": "vllm:generation_tokens_total",
             "requests": "vllm:request_success_total", "inference_s": "vllm:request_inference_time_seconds_sum"}
@@ -234,7 +234,7 @@ def team_rows(logs, teams, keys, model_rows, start, end):
             "dimension": "team", "name": team, "requests": row["requests"], "prompt_tokens": row["prompt"],
             "completion_tokens": row["completion"], "total_tokens": row["prompt"] + row["completion"],
             "gateway_spend_usd": round(team_spend, 6), "max_budget_usd": max_budget,
-            "budget_used_pct": round(100.0 * team_spend / max_budget, 1) if max_budget else None,
+            "budget_used_pct": round(100.0 * team_spend / max_budget, 4) if max_budget else None,
             "gpu_cost_share_usd": round(share, 6)})
     return out
 
@@ -243,14 +243,21 @@ def gateway_data(gw, token, start, end):
     verify = gw.get("ca_path") or gw.get("validate_certs", True)
     with httpx.Client(base_url=gw["url"].rstrip("/"), headers={"Authorization": "Bearer " + token},
                       verify=verify, timeout=60) as client:
-        logs = fetch(client, "/spend/logs", start_date=start.strftime("%Y-%m-%d"),
-                     end_date=(end + dt.timedelta(days=1)).strftime("%Y-%m-%d"), summarize="false")
+
+        def get(path, **params):
+            resp = client.get(path, params=params)
+            if resp.status_code != 200:
+                sys.exit("GET %s: HTTP %d: %s" % (path, resp.status_code, resp.text[:300]))
+            return resp.json()
+
+        logs = get("/spend/logs", start_date=start.strftime("%Y-%m-%d"),
+                   end_date=(end + dt.timedelta(days=1)).strftime("%Y-%m-%d"), summarize="false")
         logs = logs.get("data", []) if isinstance(logs, dict) else logs
-        teams = fetch(client, "/team/list")
+        teams = get("/team/list")
         teams = teams if isinstance(teams, list) else teams.get("teams", [])
         keys, page = [], 1
         while True:
-            data = fetch(client, "/key/list", return_full_object="true", page=page, size=100)
+            data = get("/key/list", return_full_object="true", page=page, size=100)
             keys += [k for k in data.get("keys", []) if isinstance(k, dict)]
             if page >= (data.get("total_pages") or 1):
                 break
@@ -288,11 +295,21 @@ COLUMNS = [  # (field, header, format)
 ]
 
 
+def cell(value, fmt):
+    """A table cell's text: n/a for no value, "< 0.1" (etc.) for a value too small to show as nonzero."""
+    if value is None:
+        return "n/a"
+    text = fmt.format(value)
+    if isinstance(value, float) and value > 0 and not text.strip("0.,"):
+        return "< " + text[:-1] + "1"
+    return text
+
+
 def table(rows, fields):
     cols = [c for c in COLUMNS if c[0] in fields]
     head = "".join("<th>%s</th>" % html.escape(h) for _f, h, _fmt in cols)
     body = "".join("<tr>%s</tr>" % "".join(
-        "<td>%s</td>" % html.escape("n/a" if r.get(f) is None else fm.format(r[f])) for f, _h, fm in cols) for r in rows)
+        "<td>%s</td>" % html.escape(cell(r.get(f), fm)) for f, _h, fm in cols) for r in rows)
     return "<table><tr>%s</tr>%s</table>" % (head, body)
 
 
@@ -310,13 +327,13 @@ def write_html(path, models, teams, summary, start, end):
         return (m["name"], busy, m["idle_gpu_hours"], "%.2f busy + %.2f idle GPU-h (%s %%)" % (busy, m["idle_gpu_hours"], pct))
 
     gpu = stacked_chart("GPU-hours per model", [gpu_bar(m) for m in models], ["busy", "idle"])
-    per_1k = bar_chart("Cost per 1,000 tokens (USD)", [(m["name"], m["cost_per_1k_tokens_usd"] or 0) for m in models], "USD")
+    per_1k = bar_chart("Cost per 1,000 tokens (USD)", [(m["name"], round(m["cost_per_1k_tokens_usd"] or 0, 4)) for m in models], "USD")
     if teams:
         budget = stacked_chart("Team consumption against budget", [
             (t["name"], min(t["gateway_spend_usd"], t["max_budget_usd"] or t["gateway_spend_usd"]),
              max(0.0, (t["max_budget_usd"] or 0) - t["gateway_spend_usd"]),
-             "%.4f of %s USD%s" % (t["gateway_spend_usd"], "n/a" if t["max_budget_usd"] is None else "%.2f" % t["max_budget_usd"],
-                                   "" if t["budget_used_pct"] is None else " (%.1f %%)" % t["budget_used_pct"]))
+             "%.4f USD, no budget" % t["gateway_spend_usd"] if t["max_budget_usd"] is None else
+             "%.4f of %.2f USD (%s %%)" % (t["gateway_spend_usd"], t["max_budget_usd"], cell(t["budget_used_pct"], "{:,.1f}")))
             for t in teams], ["spent", "budget left"], colors=("#3b6ea5", "#dbe6f3"))
         share = bar_chart("GPU cost attributed per team (USD, by share of tokens)",
                           [(t["name"], round(t["gpu_cost_share_usd"], 4)) for t in teams], "USD")
@@ -331,13 +348,13 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3
 .card .v{font-size:1.4em;font-weight:bold}.card .k{color:#555;font-size:.85em}
 .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle}</style></head><body>
 <h1>Models as a Service: the owner's economics</h1>
-<p>Period %s to %s (UTC).</p><div class="cards">%s</div>
+<p>Period %s to %s UTC.</p><div class="cards">%s</div>
 %s%s<h2>Per model</h2>%s%s
 <p>GPU-hours: GPUs present x hours (DCGM series, host samples, or replicas x GPUs); utilisation: DCGM_FI_DEV_GPU_UTIL,
 nvidia-smi, or vLLM's busy share (inference seconds per second) where no GPU is measured; cost: GPU-hours x
 maas_gpu_hourly_cost[gpu_type]; a team's share: each model's cost x the team's share of its tokens.</p>
 </body></html>
-""" % (start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"), cards, gpu, per_1k,
+""" % (start.strftime("%Y-%m-%d %H:%M"), end.strftime("%Y-%m-%d %H:%M"), cards, gpu, per_1k,
             table(models, mcols), team_part))
 
 
@@ -412,7 +429,7 @@ def main():
     summary = [("GPU-hours provisioned", "%.2f" % gpu_hours),
                ("busy", "%.1f %%" % (100.0 * (gpu_hours - idle) / gpu_hours) if gpu_hours else "n/a"),
                ("idle GPU-hours", "%.2f" % idle), ("GPU cost (USD)", "%.2f" % cost),
-               ("tokens", "{:,}".format(tokens)), ("USD per 1,000 tokens", "%.6f" % (cost / tokens * 1000) if tokens else "n/a")]
+               ("tokens", "{:,}".format(tokens)), ("USD per 1,000 tokens", "%.4f" % (cost / tokens * 1000) if tokens else "n/a")]
     write_html(os.path.join(out_dir, "economics.html"), model_rows, teams, summary, start, end)
     print(json.dumps({"csv": os.path.join(out_dir, "economics.csv"), "html": os.path.join(out_dir, "economics.html"),
                       "models": {m["name"]: {k: m[k] for k in ("gpu_hours", "utilisation_pct", "total_tokens",

@@ -1,13 +1,20 @@
-"""The owner's view of the local journey, for real: model sizing against vLLM's own figures.
+"""The owner's view of the local journey, for real: model sizing against vLLM's own figures, and the
+economics report from the real vLLM metrics and LiteLLM spend logs.
 
 Runs on the journey's deployment (the `journey` fixture, shared with test_local_journey.py; its
 teardown test is moved last by conftest.py), so it starts no vLLM of its own.
 """
+import csv
 import json
 import os
 import re
+import shutil
 import struct
+import subprocess
 import sys
+import time
+
+import httpx
 
 for _p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep):
     if _p and _p not in sys.path:
@@ -32,13 +39,21 @@ def safetensors_parameters(path):
     return total
 
 
+def vllm_log(journey):
+    """vLLM's start-up output: supervisord's log file, or the systemd unit's journal."""
+    path = os.path.join(journey.state_dir, "supervisor", "logs", "maas-vllm-%s.log" % MODEL)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    return subprocess.run(["journalctl", "--no-pager", "-o", "cat", "-u", "maas-vllm-%s.service" % MODEL],
+                          capture_output=True, text=True, check=False).stdout
+
+
 def test_sizing_matches_what_vllm_reports_at_start_up(journey):
     model_dir = os.path.join(journey.state_dir, "models", MODEL)
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as fh:
         config = json.load(fh)
-    with open(os.path.join(journey.state_dir, "supervisor", "logs", "maas-vllm-%s.log" % MODEL),
-              encoding="utf-8", errors="replace") as fh:
-        log = fh.read()
+    log = vllm_log(journey)
     # e.g. "CPU KV cache size: 1,048,576 tokens, Maximum concurrency for 512 tokens per request: 2048.00x"
     found = re.findall(r"KV cache size: ([\d,]+) tokens, Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x", log)
     assert found, "vLLM logged no KV cache size"
@@ -64,13 +79,6 @@ def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(jour
     must equal the sum over teams (LiteLLM's spend logs); device-hours are the vLLM process's uptime
     (its start is inside the period); the busy share is vLLM's own inference seconds over that uptime.
     """
-    import csv
-    import shutil
-    import subprocess
-    import time
-
-    import httpx
-
     port = journey.ports["vllm"]
     samples = os.path.join(journey.state_dir, "metrics", "samples", MODEL)
     assert os.path.isdir(samples) and os.listdir(samples), "the host_metrics sampler wrote no samples"

@@ -9,6 +9,8 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -85,3 +87,54 @@ def test_openshift_gpus_larger_than_needed_warns_and_passes(tmp_path, openshift_
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert "[WARNING]: llama-8b: 8,030,261,248 parameters" in out and "gpus 2 is more than the 1 needed" in out
     assert "192,784 tokens, 23 sequences of 8192" in out
+
+
+@pytest.fixture
+def hub_standin():
+    """A STAND-IN for the Hugging Face Hub (no internet here): serves /<repo>/resolve/<revision>/config.json
+    of the fixtures; the gated repo answers 401 without its bearer token, unknown repos 404."""
+    repos = {"meta-llama/Llama-3.1-70B-Instruct": ("llama-3.1-70b-instruct", "hf_gated_token"),
+             "mistralai/Mistral-7B-Instruct-v0.2": ("mistral-7b-instruct-v0.2", None)}
+    seen = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path, self.headers.get("Authorization")))
+            repo, _sep, rest = self.path.lstrip("/").partition("/resolve/")
+            found = repos.get(repo)
+            status, body = 404, b"Entry not found"
+            if found and rest == "main/config.json":
+                if found[1] and self.headers.get("Authorization") != "Bearer " + found[1]:
+                    status, body = 401, b"Access to model is restricted"
+                else:
+                    status, body = 200, json.dumps(cfg(found[0])).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_openshift_hf_models_sized_from_the_hub_standin_before_rendering_anything(tmp_path, openshift_models, hub_standin):
+    render, extra = openshift_models
+    hub_url, seen = hub_standin
+    extra.update(maas_model_sizing_hub_url=hub_url, maas_model_sizing_hf_token="hf_gated_token", maas_models=[
+        {"name": "llama-70b", "source": "hf://meta-llama/Llama-3.1-70B-Instruct", "gpus": 1, "max_model_len": 8192},
+        {"name": "mistral-7b", "source": "hf://mistralai/Mistral-7B-Instruct-v0.2", "gpus": 1, "max_model_len": 8192},
+        {"name": "missing", "source": "hf://nobody/missing", "gpus": 1}])
+    proc, out = play(tmp_path, "inventories/dev", extra, "--tags", "serving")
+    assert proc.returncode != 0
+    assert "llama-70b: 70,553,706,496 parameters" in out and "but gpus 1 does NOT fit" in out
+    assert "mistral-7b: 7,241,732,096 parameters" in out and "fits on 1 GPU(s)" in out
+    assert "missing: not sized: hf://nobody/missing: no config.json from %s" % hub_url in out and "404" in out
+    assert "Nothing was changed" in out and not render.exists()
+    assert ("/meta-llama/Llama-3.1-70B-Instruct/resolve/main/config.json", "Bearer hf_gated_token") in seen
+    assert "hf_gated_token" not in out
