@@ -285,7 +285,7 @@ def stacked_chart(title, items, legend, colors=("#2e7d32", "#c8e6c9")):
 
 
 COLUMNS = [  # (field, header, format)
-    ("name", "", "{}"), ("gpu_type", "GPU", "{}"), ("gpus", "GPUs", "{:,.2f}"), ("gpu_hours", "GPU-hours", "{:,.2f}"),
+    ("name", "", "{}"), ("gpu_type", "GPU", "{}"), ("gpus", "GPUs (mean while up)", "{:,.2f}"), ("gpu_hours", "GPU-hours", "{:,.2f}"),
     ("utilisation_pct", "utilisation %", "{:,.1f}"), ("utilisation_source", "measured by", "{}"),
     ("idle_gpu_hours", "idle GPU-hours", "{:,.2f}"), ("requests", "requests", "{:,}"),
     ("prompt_tokens", "prompt tokens", "{:,}"), ("completion_tokens", "completion tokens", "{:,}"),
@@ -343,7 +343,7 @@ def write_html(path, models, teams, summary, start, end):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("""<!doctype html><html><head><meta charset="utf-8"><title>Models as a Service: the owner's economics</title>
 <style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left;white-space:nowrap}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;min-width:9em}
 .card .v{font-size:1.4em;font-weight:bold}.card .k{color:#555;font-size:.85em}
 .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle}</style></head><body>
