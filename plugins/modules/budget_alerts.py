@@ -166,6 +166,7 @@ def alerts(module):
     if p["email"] and p["email"]["to_owners"] and "users" not in kinds:
         kinds.append("users")
     info = read_info(module.client, kinds)
+    info["keys"] = info.pop("api_keys", None) or []  # read_info says api_keys (litellm_info's name)
     people = dict((u["name"], u.get("email")) for u in info.get("users") or [])
     for kind in ("users", "teams", "keys"):
         if kind not in p["kinds"]:
