@@ -23,6 +23,7 @@ from ansible_collections.redwood.maas.plugins.module_utils.client import MaasErr
 
 LABELS = {"app.kubernetes.io/managed-by": "redwood.maas"}
 DATA_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+NEXT_KEY = "OPENAI_API_KEY_NEXT"     # a staged secret (rotation with overlap), published once the gateway holds it
 
 
 def base_v1(public_url):
@@ -97,6 +98,28 @@ class FileDestination(object):
         values = self.values()
         return bool(values.get("OPENAI_API_KEY")) and values.get("OPENAI_BASE_URL") != base_v1(public_url)
 
+    # Staged delivery (a rotation with overlap): the new secret waits next to the destination until
+    # the gateway holds it, then replaces the old one in one rename; a reader never sees a secret
+    # the gateway does not know yet.
+    def stage(self, secret, public_url):
+        try:
+            write_secret_file(self.path + ".next", env_content(secret, public_url))
+        except (IOError, OSError) as exc:
+            raise MaasError("api key '%s': cannot write %s.next: %s" % (self.key, self.path, exc.strerror))
+
+    def staged(self):
+        try:
+            with open(self.path + ".next") as handle:
+                return dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line).get("OPENAI_API_KEY")
+        except (IOError, OSError):
+            return None
+
+    def publish(self):
+        try:
+            os.rename(self.path + ".next", self.path)
+        except OSError as exc:
+            raise MaasError("api key '%s': cannot move %s.next over it: %s" % (self.key, self.path, exc.strerror))
+
     def remove(self):
         try:
             os.unlink(self.path)
@@ -170,9 +193,24 @@ class SecretDestination(object):
         self._patch(dict((k, base64.b64encode(v.encode()).decode()) for k, v in values.items()))
         self._cached = values
 
+    # Staged delivery (a rotation with overlap): the new secret waits in the data key
+    # OPENAI_API_KEY_NEXT until the gateway holds it, then replaces OPENAI_API_KEY in one patch.
+    def stage(self, secret, public_url):
+        self._patch({NEXT_KEY: base64.b64encode(secret.encode()).decode()})
+        self._cached = None
+
+    def staged(self):
+        return self.values().get(NEXT_KEY)
+
+    def publish(self):
+        secret = self.staged()
+        if secret:
+            self._patch({"OPENAI_API_KEY": base64.b64encode(secret.encode()).decode(), NEXT_KEY: None})
+        self._cached = None
+
     def remove(self):
         if self.values():
-            self._patch(dict((k, None) for k in DATA_KEYS))
+            self._patch(dict((k, None) for k in DATA_KEYS + (NEXT_KEY,)))
         self._cached = {}
 
 

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import hashlib
 import re
 import secrets
@@ -308,7 +309,7 @@ class KeyKind(LiteLLMKind):
         user, team = key_owner(item) if (item.get("state") or "present") == "present" else (None, None)
         out = dict(name=item["name"], state=item.get("state") or "present", user=user, team=team,
                    models=item.get("models"), duration=item.get("duration"), rotate=bool(item.get("rotate")),
-                   deliver_to=item.get("deliver_to"))
+                   deliver_to=item.get("deliver_to"), overlap=(item.get("rotation") or {}).get("overlap"))
         for field in LIMIT_FIELDS:
             out[field] = item.get(field)
         return out
@@ -356,6 +357,9 @@ class KeyKind(LiteLLMKind):
     def create(self, name, desired, deliver=None):
         secret = "sk-" + secrets.token_urlsafe(32)
         deliver(secret)                               # write-ahead: the secret is safe before the key exists
+        self._generate(name, desired, secret)
+
+    def _generate(self, name, desired, secret):
         body = _clean(dict(key=secret, key_alias=name, user_id=desired.get("user"), team_id=desired.get("team"),
                            models=desired.get("models"), duration=desired.get("duration"),
                            metadata=self._meta(desired), **dict((f, desired.get(f)) for f in LIMIT_FIELDS)))
@@ -390,16 +394,57 @@ class KeyKind(LiteLLMKind):
         self.client.post("/key/delete", what=self.what(name), json={"keys": [current["token"]]}, safe=True)
 
     def rotate(self, name, desired, current, deliver):
-        """Replace the secret: delete the old key (aliases are unique), then create it again. A failure in
-        between leaves no key at all (the next run creates one), never a key without its secret."""
-        self.delete(name, current)
-        self.create(name, desired, deliver)
+        """Replace the secret. Without an overlap: delete the old key (aliases are unique), then create it
+        again; a failure in between leaves no key at all (the next run creates one), never a key without
+        its secret. With ``rotation.overlap``: the new secret is staged next to its destination, the old key
+        is renamed ``<name>.retired-<UTC time>`` and expires after the overlap (LiteLLM refuses it then, and
+        the first run after that deletes it), the new key is created, and only then is the new secret
+        published, so a consumer that re-reads its destination never holds a secret LiteLLM does not know."""
+        if not desired.get("overlap"):
+            self.delete(name, current)
+            self.create(name, desired, deliver)
+            return
+        secret = "sk-" + secrets.token_urlsafe(32)
+        deliver.stage(secret)
+        now = _utcnow()
+        revoke = now + datetime.timedelta(seconds=duration_seconds(desired["overlap"]))
+        meta = dict(current.get("metadata") or {}, **MARKER)
+        meta.update(rotated_from=name, revoke_after=revoke.strftime(TIME_FORMAT))
+        self.client.post("/key/update", what=self.what(name), safe=True, json=dict(
+            key=current["token"], key_alias="%s%s%s" % (name, RETIRED, now.strftime("%Y%m%d%H%M%S")),
+            duration=desired["overlap"], metadata=meta))
+        self._generate(name, desired, secret)
+        deliver.publish()
+
+    @staticmethod
+    def retired(current):
+        """``{alias: revoke_after}`` of the keys a rotation with overlap retired (found in ``list()``)."""
+        out = {}
+        for alias, cur in current.items():
+            meta = cur.get("metadata") or {}
+            if RETIRED in alias and meta.get("rotated_from") and meta.get(MARKER_KEY) == MARKER_VALUE:
+                out[alias] = meta.get("revoke_after") or ""
+        return out
+
+
+RETIRED = ".retired-"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "mo": 30 * 86400}
+
+
+def duration_seconds(text):
+    number, unit = re.match(r"^([0-9]+)(mo|s|m|h|d)$", text).groups()
+    return int(number) * SECONDS[unit]
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
 class LiteLLM(Flavour):
     name = "litellm"
     capabilities = dict(gateway="LiteLLM", teams=True, prune=True, delete_users=True, key_models_required=False,
-                        duration_words=(), roles=UserKind.ROLES)
+                        duration_words=(), roles=UserKind.ROLES, rotation_overlap=True)
     order = ("model", "user", "team", "api_key")
 
     def __init__(self, client, single=False, api_key_refs=None):
@@ -450,7 +495,17 @@ class LiteLLM(Flavour):
         return dict(model=[ModelKind.desired(i, inv["endpoints"], self.api_key_refs) for i in inv["models"]],
                     user=[UserKind.desired(i, defaults) for i in inv["users"]],
                     team=[TeamKind.desired(i) for i in inv["teams"]],
-                    api_key=[KeyKind.desired(i) for i in inv["api_keys"]])
+                    api_key=[KeyKind.desired(i) for i in inv["api_keys"]] + self.retired_keys(current))
+
+    @staticmethod
+    def retired_keys(current):
+        """Keys retired by a rotation with overlap: deleted by the first run after their overlap ends,
+        kept (and never pruned) before that."""
+        now = _utcnow().strftime(TIME_FORMAT)
+        out = []
+        for alias, revoke_after in sorted(KeyKind.retired(current.get("api_key") or {}).items()):
+            out.append(dict(name=alias, state="absent" if revoke_after <= now else "present"))
+        return out
 
 
 def check_api_key_refs(refs):

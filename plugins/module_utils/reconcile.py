@@ -282,14 +282,7 @@ class Engine(object):
         return plans
 
     def _deliverer(self, name):
-        dest = self.dests.get(name)
-
-        def deliver(secret):
-            self.created[name] = secret
-            if dest is not None:
-                dest.write(secret, self.public_url)
-                self.delivered.append(name)
-        return deliver
+        return Deliverer(self, name, self.dests.get(name))
 
     def execute(self, plans):
         self.created = {}
@@ -349,6 +342,12 @@ class Engine(object):
         dest = self.dests.get(step["name"])
         if dest is None:
             return
+        staged = dest.staged()
+        if staged and kind.holds(step["before"], staged):    # a rotation stopped before it published
+            if not self.check_mode:
+                dest.publish()
+            self.delivered.append(step["name"])
+            return
         secret = dest.secret()
         if secret is None or kind.holds(step["before"], secret) is False:
             self.undelivered.append(step["name"])
@@ -388,6 +387,32 @@ class Engine(object):
         plans = self.plan(desired, current)
         self.execute(plans)
         return self.result(plans)
+
+
+class Deliverer(object):
+    """What a ``Kind`` calls to deliver one key's new secret: ``deliver(secret)`` writes it (write-ahead,
+    before the create); ``stage(secret)`` + ``publish()`` put it next to the destination first and
+    swap it in once the gateway holds it (a rotation with overlap: the destination never holds a
+    secret the gateway does not know, so a consumer that re-reads it never fails)."""
+
+    def __init__(self, engine, name, dest):
+        self.engine, self.name, self.dest = engine, name, dest
+
+    def __call__(self, secret):
+        self.engine.created[self.name] = secret
+        if self.dest is not None:
+            self.dest.write(secret, self.engine.public_url)
+            self.engine.delivered.append(self.name)
+
+    def stage(self, secret):
+        self.engine.created[self.name] = secret
+        if self.dest is not None:
+            self.dest.stage(secret, self.engine.public_url)
+
+    def publish(self):
+        if self.dest is not None:
+            self.dest.publish()
+            self.engine.delivered.append(self.name)
 
 
 def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_force=False, adopt=False,

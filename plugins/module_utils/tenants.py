@@ -34,7 +34,7 @@ SCHEMA = {
     "team": dict(name="name", state=STATES, models="strlist", members="strlist", **LIMITS),
     "user": dict(name="name", state=STATES, email="str", role=ROLES, models="strlist", **LIMITS),
     "api key": dict(name="name", state=STATES, owner={"user": "str", "team": "str"}, models="strlist",
-                    duration="duration", rotate="bool",
+                    duration="duration", rotate="bool", rotation={"overlap": "duration"},
                     deliver_to={"file": "str", "secret": {"namespace": "str", "name": "str"}}, **LIMITS),
     "budget_defaults": dict(LIMITS),
 }
@@ -197,6 +197,11 @@ def validate_inventory(models=None, teams=None, users=None, keys=None, budget_de
                 missing = sorted(set(item.get("models") or []) - names)
                 if missing:
                     raise InputError("%s '%s': model(s) %s are not in maas_models" % (kind, item["name"], ", ".join(missing)))
+    if not caps.get("rotation_overlap"):
+        for item in present(keys):
+            if (item.get("rotation") or {}).get("overlap"):
+                raise InputError("api key '%s': rotation.overlap is not possible with %s: rotating a key there revokes "
+                                 "the old one at once (remove rotation.overlap)" % (item["name"], why))
     if not caps.get("teams", True):
         for item in present(keys):
             if key_owner(item)[1]:

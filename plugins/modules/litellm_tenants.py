@@ -94,7 +94,8 @@ options:
     description:
       - API keys, as in C(maas_api_keys). Fields C(name) (the key alias), C(state),
         C(owner) (C({user=...}) or C({team=...})), C(models), C(max_budget), C(budget_duration),
-        C(tpm_limit), C(rpm_limit), C(duration), C(rotate), C(deliver_to) (C({file=/path}) or
+        C(tpm_limit), C(rpm_limit), C(duration), C(rotate), C(rotation) (C({overlap=24h}), the time the old key stays
+        valid after a rotation; the first run after it deletes it), C(deliver_to) (C({file=/path}) or
         C({secret={namespace=..., name=...}})).
     type: list
     elements: dict
