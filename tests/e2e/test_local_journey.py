@@ -115,8 +115,11 @@ def test_vllm_refuses_calls_without_its_key_only_litellm_has_it(journey):
     assert httpx.post(url + "/chat/completions", json=body, timeout=60).status_code == 401
     assert httpx.post(url + "/chat/completions", json=body, timeout=60,
                       headers={"Authorization": "Bearer sk-wrong"}).status_code == 401
-    assert httpx.post(url + "/chat/completions", json=body, timeout=120,
-                      headers={"Authorization": "Bearer " + key}).status_code == 200
+    # With the key it answers (a listing, not a chat: every generated token goes through LiteLLM, so the owner's
+    # economics can check vLLM's token counters against LiteLLM's spend logs, tests/e2e/test_local_owner.py).
+    assert httpx.get(url + "/models", timeout=60).status_code == 401
+    models = httpx.get(url + "/models", timeout=60, headers={"Authorization": "Bearer " + key})
+    assert models.status_code == 200 and [m["id"] for m in models.json()["data"]] == ["demo-smoke-test"]
     # LiteLLM gets it from its 0600 env file; the key is in no Ansible output and in no command line.
     with open(os.path.join(journey.state_dir, "litellm", "litellm.env"), encoding="utf-8") as fh:
         assert f"MAAS_VLLM_API_KEY={key}\n" in fh.read()
@@ -137,7 +140,8 @@ def test_every_service_has_a_systemd_unit_that_systemd_analyze_verifies(journey)
     subprocess.run(["bash", "-c", ". tests/setup/common.sh && apt_install systemd"], cwd=REPO, check=True)
     units_dir = os.path.join(journey.state_dir, "systemd")
     units = sorted(os.listdir(units_dir))
-    assert units == ["maas-litellm.service", "maas-postgres.service", "maas-vllm-demo-smoke-test.service"]
+    assert units == ["maas-litellm.service", "maas-metrics.service", "maas-postgres.service",
+                     "maas-vllm-demo-smoke-test.service"]
     res = subprocess.run(["systemd-analyze", "verify", *units], cwd=units_dir, capture_output=True, text=True,
                          env={**os.environ, "SYSTEMD_UNIT_PATH": units_dir + ":"}, check=False)
     assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
