@@ -45,8 +45,10 @@ def workloads(objs):
             tpl = doc["spec"]["template"]
             out.append((kind, name, ns, copy.deepcopy(tpl["spec"]), tpl["metadata"].get("labels", {})))
         elif kind == "InferenceService":
-            out.append((kind, name, ns, kserve_pod(objs, doc), {
-                "serving.kserve.io/inferenceservice": name, "component": "predictor"}))
+            # KServe copies the InferenceService's labels to the predictor pods.
+            labels = dict(doc["metadata"].get("labels", {}), **{
+                "serving.kserve.io/inferenceservice": name, "component": "predictor"})
+            out.append((kind, name, ns, kserve_pod(objs, doc), labels))
     return out
 
 

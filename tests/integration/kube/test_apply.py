@@ -61,14 +61,18 @@ def test_full_converge_creates_every_component(converged, kube_local):
     for name in ("litellm", "litemaas-backend", "litemaas-frontend"):
         assert k.get("apps/v1", "Deployment", name, NS), name
     assert k.get("route.openshift.io/v1", "Route", "litemaas", NS)
-    assert k.get("route.openshift.io/v1", "Route", "litellm", NS) is None  # LiteLLM stays internal with LiteMaaS
+    # Consumers call LiteLLM through its Route with either gateway (the URL their keys carry).
+    assert k.get("route.openshift.io/v1", "Route", "litellm", NS)["spec"]["host"] == "litellm-maas-staging.apps.cluster.example.com"
+    isvc_sa = k.get("v1", "ServiceAccount", "mistral-7b-instruct-storage", NS)
+    assert isvc_sa["secrets"] == [{"name": "hf-token"}]  # KServe's storage-initializer reads HF_TOKEN from it
+    assert isvc["spec"]["predictor"]["serviceAccountName"] == "mistral-7b-instruct-storage"
     admins = k.get("user.openshift.io/v1", "Group", "litemaas-admins")
     assert admins["users"] == ["alice"]
     sub = k.get("operators.coreos.com/v1alpha1", "Subscription", "gpu-operator-certified", "nvidia-gpu-operator")
     assert sub["spec"]["channel"] == "v24.9"
     assert k.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
     pols = {p["metadata"]["name"] for p in k.list("networking.k8s.io/v1", "NetworkPolicy", NS)}
-    assert {"postgres-same-namespace", "litellm-ingress", "litemaas-ingress"} <= pols
+    assert {"postgres-clients", "litellm-ingress", "litemaas-ingress", "models-ingress"} <= pols
     assert all(o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "redwood.maas"
                for o in k.list("apps/v1", "Deployment", NS))
 
@@ -143,6 +147,38 @@ def test_teardown_keeps_data_unless_purged(converged, kube_local, ansible):
     ansible.run(*SITE[:3], "--tags", "platform,gateway", extra=dict(PINNED, gpu_operators_enabled=False))
     assert {n: secret_data(k, n) for n in SECRETS} == keep
     assert k.get("apps/v1", "StatefulSet", "postgres", NS)
+
+
+def test_serving_kserve_without_kserve_crds_fails_before_anything_is_applied(kube_local, ansible):
+    """A cluster without OpenShift AI: the check runs before the first change (no namespace made)."""
+    ns = "maas-nokserve"
+    crd = kube_local.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    saved = kube_local.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "inferenceservices.serving.kserve.io")
+    crd.delete(name="inferenceservices.serving.kserve.io")
+    try:
+        rc, out = ansible.run(*SITE, ok=False, extra=dict(PINNED, maas_namespace=ns, model_serving_hf_token_secret=""))
+    finally:
+        body = {k: saved[k] for k in ("apiVersion", "kind", "spec")}
+        body["metadata"] = {"name": saved["metadata"]["name"]}
+        for _ in range(60):  # the deleted CRD finalises asynchronously
+            try:
+                crd.create(body=body)
+                break
+            except Exception:  # pylint: disable=broad-except
+                import time
+                time.sleep(1)
+    assert rc != 0
+    assert "has no KServe CRDs" in out and "OpenShift AI" in out, out[-4000:]
+    assert kube_local.get("v1", "Namespace", ns) is None
+
+
+def test_multi_replica_model_on_rwo_cache_fails_before_anything_is_applied(kube_local, ansible):
+    ns = "maas-rwo"
+    extra = dict(PINNED, maas_namespace=ns, model_serving_overrides={"granite-3-1-8b-instruct": {"replicas": 2}})
+    rc, out = ansible.run(*SITE, ok=False, extra=extra)
+    assert rc != 0
+    assert "Multi-Attach" in out and "cache_volume: emptyDir" in out, out[-4000:]
+    assert kube_local.get("v1", "Namespace", ns) is None
 
 
 def test_check_mode_first_install_writes_nothing(kube_local, ansible):
