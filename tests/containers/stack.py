@@ -161,6 +161,8 @@ class Stack:
     def __init__(self, render_dir, images, workdir):
         self.render_dir, self.images = Path(render_dir), images
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.chmod(0o755)
         self.objs = load_render(render_dir)
         self.cluster = Cluster(self.workdir)
         self.pods = {}

@@ -152,23 +152,76 @@ def _old_manifest(container):
     return old
 
 
-@pytest.mark.parametrize("serving", ["Deployment", "InferenceService"])
-def test_vllm_before_the_home_fix_crash_loops_under_an_arbitrary_uid_defect_1(rendered, images, workdir, serving):
-    """Defect 1 stays fixed: the same container without the writable HOME does not come up."""
-    st = Stack(rendered["staging"], images, workdir / ("defect1-" + serving))
+# What the CUDA image's vLLM writes at start-up besides the model cache: its config and cache
+# roots, Triton's kernel cache, FlashInfer's JIT cache, torch's cache, the Hugging Face home. The
+# CPU equivalent runs eagerly and never reaches the Triton/FlashInfer paths, so the check resolves
+# each directory with vLLM's own settings and writes into it, as that UID, in that container.
+WRITE_CHECK = """
+import os, sys, tempfile
+import vllm.envs as envs
+home = os.path.expanduser("~")
+cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+dirs = {"VLLM_CONFIG_ROOT": envs.VLLM_CONFIG_ROOT, "VLLM_CACHE_ROOT": envs.VLLM_CACHE_ROOT,
+        "triton": os.environ.get("TRITON_CACHE_DIR") or os.path.join(home, ".triton", "cache"),
+        "flashinfer": os.path.join(cache, "flashinfer"), "torch": os.path.join(cache, "torch"),
+        "HF_HOME": os.environ.get("HF_HOME") or os.path.join(cache, "huggingface")}
+bad = []
+for name, d in dirs.items():
     try:
-        pid = [p for p in _vllm_ids(st) if st.pods[p].kind == serving][0]
+        os.makedirs(d, exist_ok=True)
+        tempfile.NamedTemporaryFile(dir=d).close()
+    except OSError as exc:
+        bad.append("%s=%s: %s" % (name, d, exc.strerror))
+print("\\n".join(bad) or "all writable")
+sys.exit(1 if bad else 0)
+"""
+
+
+def _write_check(rendered, images, workdir, env, pid, old=False):
+    st = Stack(rendered[env], images, workdir / ("write-%s-%s-%s" % (env, pid, old)))
+    try:
         pod = st.pods[pid]
-        new = pod.spec["containers"][0]
-        assert {e["name"] for e in new["env"]} >= HOME_FIX
-        pod.spec["containers"] = [_old_manifest(new)]
-        st.start(pid)
-        with pytest.raises(AssertionError):
-            st.wait_ready(pid, timeout=240)
-        log = pod.containers[0][1].log()
-        assert "/.cache" in log or "/.config" in log or "/.triton" in log, log[-3000:]
+        c = copy.deepcopy(pod.spec["containers"][0])
+        if old:
+            c = _old_manifest(c)
+        c["command"], c["args"] = ["python3", "-c", WRITE_CHECK], []
+        pod.spec["containers"] = [c]
+        pod.spec.pop("initContainers", None)
+        ct = st.container(pod, c)
+        ct.argv = ["python3", "-c", WRITE_CHECK]  # not the server's CPU args
+        return ct.run(timeout=300)
     finally:
         st.close()
+
+
+def _all_vllm(rendered):
+    from workloads import load_render
+    out = []
+    for env in ENVIRONMENTS:
+        for kind, name, _ns, spec, _l in workloads(load_render(rendered[env])):
+            if any("vllm.entrypoints" in " ".join(c.get("command", []) + c.get("args", [])) for c in spec["containers"]):
+                out.append((env, "%s-%s" % (kind.lower(), name)))
+    return out
+
+
+def test_vllm_cache_and_config_dirs_writable_as_the_arbitrary_uid(rendered, images, workdir):
+    """Every vLLM container of every environment, as rendered."""
+    vllms = _all_vllm(rendered)
+    assert len(vllms) == 5, vllms  # dev 1, staging 2, prod 2
+    for env, pid in vllms:
+        rc, log = _write_check(rendered, images, workdir, env, pid)
+        assert rc == 0, "%s %s: %s" % (env, pid, log[-2000:])
+
+
+@pytest.mark.parametrize("serving", ["deployment", "inferenceservice"])
+def test_vllm_without_the_home_fix_cannot_write_its_caches_defect_1(rendered, images, workdir, serving):
+    """Defect 1 stays fixed: the same containers without the writable HOME (the manifest before
+    the fix) cannot write Triton's, FlashInfer's, torch's or vLLM's config directories under HOME=/."""
+    env, pid = [v for v in _all_vllm(rendered) if v[0] == "staging" and v[1].startswith(serving)][0]
+    rc, log = _write_check(rendered, images, workdir, env, pid, old=True)
+    assert rc == 1, log[-2000:]
+    assert "triton=/.triton/cache: Read-only file system" in log, log[-2000:]
+    assert "VLLM_CONFIG_ROOT=/.config/vllm: Read-only file system" in log, log[-2000:]
 
 
 def test_render_lists_every_workload(rendered):
