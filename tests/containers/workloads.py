@@ -138,7 +138,7 @@ def cpu_args(args):
 def image_kind(container):
     """Which local equivalent stands for this container's image."""
     image, cmd = container["image"], " ".join(container.get("command", []) + container.get("args", []))
-    if "vllm.entrypoints.openai.api_server" in cmd:
+    if "vllm.entrypoints.openai.api_server" in cmd or "vllm" in image.rsplit("/", 1)[-1]:
         return "vllm"
     if "litellm" in image:
         return "litellm"
