@@ -199,8 +199,13 @@ class Container:
                 src.write_text(text)
                 src.chmod(mode)
                 lines.append("ro %s %s" % (src, shlex.quote(path)))
+        for vol in self.volumes:  # mount points inside the read-only /usr, /etc: in the layer
+            if vol["mountPath"].startswith(("/usr/", "/etc/")):
+                (layer / vol["mountPath"].lstrip("/")).mkdir(parents=True, exist_ok=True)
         layer.mkdir(exist_ok=True)
-        layer.chmod(0o755)
+        for d in [layer, *layer.rglob("*")]:
+            if d.is_dir():
+                d.chmod(0o755)
         for host, path in self.image:
             lines.append("ro %s %s" % (shlex.quote(str(host)), shlex.quote(path)))
         for path in self.writable:  # what the image itself leaves writable to group 0
@@ -212,7 +217,8 @@ class Container:
             lines.append('cp %s "$R/tmp/%s"' % (src, fname))
         for vol in self.volumes:
             mp = shlex.quote(vol["mountPath"])
-            lines.append('mkdir -p "$R"%s' % mp)
+            if not vol["mountPath"].startswith(("/usr/", "/etc/")):
+                lines.append('mkdir -p "$R"%s' % mp)
             if vol["kind"] == "emptyDir":
                 size = ",size=%s" % tmpfs_size(vol["sizeLimit"]) if vol.get("sizeLimit") else ""
                 lines.append('mount -t tmpfs -o mode=1777%s emptydir "$R"%s' % (size, mp))

@@ -94,7 +94,7 @@ def test_gpu_operators_waits_and_manual_approval_status_patched(kube_local, ansi
         time.sleep(2)
         assert proc.poll() is None, "the role did not wait for the ClusterPolicy"
         k.patch_status("nvidia.com/v1", "ClusterPolicy", "gpu-policy-waits", {"state": "ready", "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Reconciled", "message": "", "lastTransitionTime": now()}]})
+            {"type": "Ready", "status": "True", "reason": "Reconciled", "message": "all operands ready", "lastTransitionTime": now()}]})
         out = proc.communicate(timeout=240)[0]
     finally:
         if proc.poll() is None:
