@@ -311,7 +311,9 @@ class Stack:
             wait_until(lambda: self.probe(pod, container, ct, first), budget, "%s %s probe" % (pod.id, container["name"]),
                        alive=ct.running)
             self.events.append((pod_id, container["name"], round(time.time() - t0, 1)))
-            results[container["name"]] = {k: self.probe(pod, container, ct, p) for k, p in ps.items()}
+            # As the kubelet: a probe fails after failureThreshold consecutive failures.
+            results[container["name"]] = {k: any(self.probe(pod, container, ct, p) or time.sleep(2)
+                                                 for _ in range(p.get("failureThreshold", 3))) for k, p in ps.items()}
         return results
 
     def close(self):
