@@ -326,7 +326,7 @@ class Stack:
         return {"%s/%s" % (p.id, c["name"]): ct.log()[-4000:] for p in self.pods.values() for c, ct in p.containers}
 
     def endpoints(self):
-        path = self.render_dir / "endpoints.json"
+        path = self.render_dir / "model-endpoints.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
 

@@ -97,7 +97,8 @@ def test_check_mode_writes_nothing(converged, kube_local, ansible):
     before = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
               for kind in ("Deployment", "StatefulSet") for o in kube_local.list("apps/v1", kind, NS)}
     secrets_before = {n: secret_data(kube_local, n) for n in SECRETS}
-    extra = dict(PINNED, litellm_replicas=3, litemaas_rotate_secrets=True,
+    extra = dict(PINNED, litellm_replicas=3, litellm_redis_host="redis.example", litellm_redis_secret="redis",
+                 litemaas_rotate_secrets=True,
                  model_serving_overrides={"granite-3-1-8b-instruct": {"replicas": 4, "cache_volume": "emptyDir"},
                                           "mistral-7b-instruct": {"hf_token_secret": "hf-token"}})
     _rc, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
