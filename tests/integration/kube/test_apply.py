@@ -9,7 +9,8 @@ import base64
 
 import pytest
 
-from kube_helpers import recap
+from fixtures.kube import shared_crds, started_kube_local
+from kube_helpers import Runner, recap
 
 NS = "maas-staging"
 SITE = ("playbooks/site.yml", "-i", "inventories/staging", "--tags", "platform,serving,gateway")
@@ -148,6 +149,23 @@ def test_teardown_keeps_data_unless_purged(converged, kube_local, ansible):
     ansible.run(*SITE[:3], "--tags", "platform,gateway", extra=dict(PINNED, gpu_operators_enabled=False))
     assert {n: secret_data(k, n) for n in SECRETS} == keep
     assert k.get("apps/v1", "StatefulSet", "postgres", NS)
+
+
+def test_serving_kserve_without_kserve_crds_fails_before_anything_is_applied(tmp_path, kube_extra_crds):
+    """Defect 3: a cluster with OLM, Routes, the GPU operator's CRDs... but no KServe/OpenShift AI.
+    Its own API server (kube-local keeps a deleted CRD while it finalises, so the session one
+    cannot lose KServe): the check runs before the first change (no namespace, no Subscription)."""
+    crds = [*shared_crds(exclude=("serving.kserve.io",)), *kube_extra_crds]
+    with started_kube_local(tmp_path / "kube-nokserve", crds) as kube:
+        assert kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "inferenceservices.serving.kserve.io") is None
+        assert kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "subscriptions.operators.coreos.com")
+        rc, out = Runner(kube).run(*SITE, ok=False, extra=PINNED)
+        assert rc != 0
+        assert "use serving: kserve, but the cluster has no KServe CRDs" in out and "OpenShift AI" in out, out[-4000:]
+        assert "mistral-7b-instruct" in out
+        assert kube.get("v1", "Namespace", NS) is None
+        assert kube.list("operators.coreos.com/v1alpha1", "Subscription") == []
+        assert recap(out)["changed"] == 0
 
 
 def test_multi_replica_model_on_rwo_cache_fails_before_anything_is_applied(kube_local, ansible):
