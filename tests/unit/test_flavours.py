@@ -45,6 +45,10 @@ class FakeLiteLLM(object):
         if path == "/model/new":
             self.models[body["model_name"]] = dict(model_name=body["model_name"], litellm_params=body["litellm_params"],
                                                    model_info=body["model_info"])
+        elif request.method == "PATCH" and path.startswith("/model/") and path.endswith("/update"):
+            row = self.models[path.split("/")[2]]         # PATCH merges (POST /model/update keeps model_info)
+            row["litellm_params"].update(body["litellm_params"])
+            row["model_info"].update(body["model_info"])
         elif path == "/user/new":
             self.users[body["user_id"]] = dict(body)
         elif path == "/key/generate":
@@ -226,3 +230,33 @@ def test_client_timeout_says_timed_out_and_429_honours_retry_after():
     client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: answers.pop(0)), sleep=waits.append)
     with pytest.raises(MaasError, match="HTTP 503"):
         client.post("/not-safe")                 # a write not marked safe is sent once
+
+
+def test_litellm_model_api_key_ref_is_compared_kept_and_checked_before_any_request(tmp_path):
+    fake = FakeLiteLLM()
+    inv = dict(models=[dict(name="m", endpoint="http://up/v1")])
+    ref = "os.environ/MAAS_VLLM_API_KEY"
+    reconcile.run(LiteLLM(client_for(fake)), inv)
+    assert fake.models["m"]["litellm_params"]["api_key"] == "none"
+    assert "redwood_api_key_ref" not in fake.models["m"]["model_info"]
+    out = reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv, check_mode=True)
+    assert out["summary"]["model"]["updated"] == ["m"]
+    assert (out["diff"]["before"]["model/m"]["api_key_ref"], out["diff"]["after"]["model/m"]["api_key_ref"]) == (None, ref)
+    reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv)
+    assert fake.models["m"]["litellm_params"]["api_key"] == ref
+    assert fake.models["m"]["model_info"]["redwood_api_key_ref"] == ref
+    assert not reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv)["changed"]
+    # not named: kept, also when another field of the model changes
+    inv["models"][0]["tpm_limit"] = 10
+    assert reconcile.run(LiteLLM(client_for(fake)), inv)["summary"]["model"]["updated"] == ["m"]
+    assert fake.models["m"]["litellm_params"]["api_key"] == ref
+    # a key, not a reference: refused before any request, without showing it; from the module options too
+    fake.log = []
+    for refs in ({"m": "sk-0123456789"}, {"m": "os.environ/"}, {"m": 12}, {"m": "os.environ/A B"}):
+        with pytest.raises(MaasError, match=r"model 'm': model_api_key_refs\['m'\] must be a reference") as err:
+            reconcile.run(LiteLLM(client_for(fake), api_key_refs=refs), inv)
+        assert "sk-0123456789" not in str(err.value)
+    assert fake.log == []
+    assert LiteLLM.from_params(None, dict(model_api_key_refs={"m": ref})).api_key_refs == {"m": ref}
+    assert LiteLLM.from_params(None, dict(name="m", api_key_ref=ref), single=True).api_key_refs == {"m": ref}
+    assert LiteLLM.from_params(None, dict(name="u")).api_key_refs == {}
