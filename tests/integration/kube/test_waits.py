@@ -1,6 +1,6 @@
 # Copyright: redwood.maas contributors. Apache License 2.0.
 """The condition-based waits, driven by a test "controller" that patches .status through the
-API server (kube-local runs no operators, no kubelet): *_status_patched."""
+API server (kube-local runs no operators, no kubelet): *_standin_status_patched."""
 import json
 import time
 from datetime import datetime, timezone
@@ -40,7 +40,7 @@ def succeed(kube, ns, sub_name, csv):
     kube.patch_status(OLM, "ClusterServiceVersion", csv, {"phase": "Succeeded"}, ns)
 
 
-def test_gpu_operators_waits_and_manual_approval_status_patched(kube_local, ansible):
+def test_gpu_operators_waits_and_manual_approval_standin_status_patched(kube_local, ansible):
     k = kube_local
     for ns in ("openshift-marketplace",):
         ensure_ns(k, ns)
@@ -108,7 +108,7 @@ def test_gpu_operators_waits_and_manual_approval_status_patched(kube_local, ansi
     assert cp["spec"]["driver"]["useOpenKernelModules"] is True  # inventory override merged
 
 
-def test_manual_approval_pin_missing_from_catalog_fails_before_any_change(kube_local, ansible):
+def test_manual_approval_pin_missing_from_catalog_standin_fails_before_any_change(kube_local, ansible):
     k = kube_local
     ensure_ns(k, "openshift-marketplace")
     pm = k.resource("packages.operators.coreos.com/v1", "PackageManifest")
@@ -137,7 +137,7 @@ def deployment_rolled_out(kube, name, ns, generation=None):
         "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}, ns)
 
 
-def test_model_waits_status_patched(kube_local, ansible):
+def test_model_waits_standin_status_patched(kube_local, ansible):
     k = kube_local
     ns = "maas-waits"
     if k.get("v1", "Node", "gpu-node-1") is None:  # the GPU node check before the waits
