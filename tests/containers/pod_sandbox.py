@@ -99,7 +99,7 @@ class Cluster:
         if data is not None:
             argv += ["--data-binary", data]
         out = self.exec_ns(*argv, url, check=False, timeout=timeout + 10).stdout
-        body, _, code = out.rpartition("\n")
+        body, _nl, code = out.rpartition("\n")
         return int(code or 0), body
 
     def tcp_open(self, ip, port, timeout=3):

@@ -96,8 +96,8 @@ class Images:
             # CPU-only additions: --enforce-eager and the arg changes of cpu_args(),
             # VLLM_CPU_KVCACHE_SPACE, HF_HUB_OFFLINE (no download here).
             venv = self.vllm_venv
-            return (cmd + cpu_args(args), {"PATH": "%s/bin:%s" % (venv, SYS_PATH), "VLLM_CPU_KVCACHE_SPACE": "1",
-                                          "HF_HUB_OFFLINE": "1"},
+            env = {"PATH": "%s/bin:%s" % (venv, SYS_PATH), "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
+            return (cmd + cpu_args(args), env,
                     "/vllm-workspace", [(venv, venv), (_python_base(venv), _python_base(venv)),
                                         (self.empty, "/vllm-workspace")], {}, {}, [])
         if kind == "litellm":
@@ -286,7 +286,7 @@ class Stack:
             port = h["port"]
             if not isinstance(port, int):
                 port = [p["containerPort"] for p in container["ports"] if p.get("name") == port][0]
-            code, _ = self.cluster.http("http://%s:%s%s" % (pod.ip, port, h.get("path", "/")),
+            code, _body = self.cluster.http("http://%s:%s%s" % (pod.ip, port, h.get("path", "/")),
                                         timeout=probe.get("timeoutSeconds", 1) + 4)
             return 200 <= code < 400
         if "exec" in probe:
@@ -313,7 +313,7 @@ class Stack:
             self.events.append((pod_id, container["name"], round(time.time() - t0, 1)))
             # As the kubelet: a probe fails after failureThreshold consecutive failures.
             results[container["name"]] = {k: any(self.probe(pod, container, ct, p) or time.sleep(2)
-                                                 for _ in range(p.get("failureThreshold", 3))) for k, p in ps.items()}
+                                                 for _try in range(p.get("failureThreshold", 3))) for k, p in ps.items()}
         return results
 
     def close(self):

@@ -50,7 +50,7 @@ def stack(request, rendered, images, workdir):
             st.start(pid)
         # LiteLLM: the image would migrate its schema at start; its equivalent is migrated first.
         dbp = st.pods[pg]
-        pw = next(v for k, v in st.objs.items() if k[0] == "Secret" and k[2] == "maas-postgres")["stringData"]
+        pw = [v for k, v in st.objs.items() if k[0] == "Secret" and k[2] == "maas-postgres"][0]["stringData"]
         url = "postgresql://litellm:%s@%s:5432/litellm_db" % (pw["litellm-password"], dbp.ip)
         mig = subprocess.run(["ip", "netns", "exec", st.cluster.ns, str(_shared() / "litellm-offline" / "migrate"),
                               url, images.litellm_venv], capture_output=True, text=True, check=False)

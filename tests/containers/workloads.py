@@ -72,9 +72,10 @@ def kserve_pod(objs, isvc):
 
 def secret_value(objs, ns, ref, fake_secrets):
     doc = objs.get(("Secret", ns, ref["name"]))
-    if doc is not None:
+    if doc is not None and ref["key"] in doc.get("stringData", {}):
         return str(doc["stringData"][ref["key"]])
-    if (ref["name"], ref["key"]) in fake_secrets:  # made by OpenShift or by the admin, not rendered
+    # made by OpenShift (a service-account-token Secret is rendered empty) or by the admin
+    if (ref["name"], ref["key"]) in fake_secrets:
         return fake_secrets[(ref["name"], ref["key"])]
     raise AssertionError("Secret %s/%s key %s is neither rendered nor known" % (ns, ref["name"], ref["key"]))
 

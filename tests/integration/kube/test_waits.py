@@ -116,8 +116,8 @@ def test_manual_approval_pin_missing_from_catalog_standin_fails_before_any_chang
         pm.create(namespace="openshift-marketplace", body={
             "apiVersion": "packages.operators.coreos.com/v1", "kind": "PackageManifest", "metadata": {"name": "nfd-pinned"}})
     k.patch_status("packages.operators.coreos.com/v1", "PackageManifest", "nfd-pinned", {
-        "defaultChannel": "stable", "channels": [{"name": "stable", "currentCSV": "nfd.4.15.0-202501010000",
-                                                  "entries": [{"name": "nfd.4.15.0-202501010000"}]}]},
+        "defaultChannel": "stable",
+        "channels": [{"name": "stable", "currentCSV": "nfd.4.15.0-202501010000", "entries": [{"name": "nfd.4.15.0-202501010000"}]}]},
         "openshift-marketplace")
     extra = {"role_under_test": "gpu_operators", "maas_k8s_wait": False,
              "gpu_operators_nfd": {"package": "nfd-pinned", "source": "redhat-operators", "namespace": "nfd-pinned-ns",
