@@ -128,7 +128,7 @@ class Images:
                     "/opt/app-root/docker-entrypoint.sh": entry, "/usr/libexec/s2i/run": S2I_RUN,
                     "/etc/nginx/nginx.conf": UBI_NGINX_CONF}, {
                     "nginx.conf.template": (self.build / "frontend" / "nginx.conf.template").read_text()}, \
-                ["/run", "/var/lib/nginx", "/var/log/nginx", "/opt/app-root/etc"]
+                ["/run", "/var/lib/nginx/tmp", "/var/log/nginx", "/opt/app-root/etc"]
         if kind in ("postgres", "psql-job"):
             passwd = Path("/etc/passwd").read_text() + "postgres:x:1000680000:0:PostgreSQL:/var/lib/pgsql:/bin/bash\n"
             files = {"/usr/libexec/check-container": CHECK_CONTAINER, "/usr/bin/run-postgresql": RUN_POSTGRESQL}
@@ -287,7 +287,7 @@ class Stack:
             if not isinstance(port, int):
                 port = [p["containerPort"] for p in container["ports"] if p.get("name") == port][0]
             code, _body = self.cluster.http("http://%s:%s%s" % (pod.ip, port, h.get("path", "/")),
-                                        timeout=probe.get("timeoutSeconds", 1) + 4)
+                                            timeout=probe.get("timeoutSeconds", 1) + 4)
             return 200 <= code < 400
         if "exec" in probe:
             return ct.exec(probe["exec"]["command"])[0] == 0
