@@ -49,13 +49,13 @@ exec pg_isready -q -U postgres
 # The UBI nginx image's main configuration, with the paths it makes writable for group 0.
 UBI_NGINX_CONF = """# Equivalent of registry.access.redhat.com/ubi9/nginx-124's /etc/nginx/nginx.conf
 worker_processes 1;
-error_log /dev/stderr notice;
+error_log /var/log/nginx/error.log notice;
 pid /run/nginx.pid;
 events { worker_connections 256; }
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log /dev/stdout;
+    access_log /var/log/nginx/access.log;
     client_body_temp_path /var/lib/nginx/tmp/client_body;
     proxy_temp_path /var/lib/nginx/tmp/proxy;
     fastcgi_temp_path /var/lib/nginx/tmp/fastcgi;
