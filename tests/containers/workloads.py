@@ -123,11 +123,16 @@ def service_links(objs, ns, ips):
 
 def cpu_args(args):
     """vLLM CPU adaptations (no GPU here), each listed: eager mode, TP 1, no AWQ/GPU memory flags,
-    the demo model's context length."""
+    the demo model's context length, and a tool-call parser that the demo model's tokenizer can
+    serve: a model family's parser needs that family's tokenizer (vLLM refuses
+    --tool-call-parser=mistral without Mistral's [TOOL_CALLS] token), the real model has it, the
+    demo model does not; pythonic needs no special token, so --enable-auto-tool-choice stays on."""
     out = []
     for a in args:
         if a.startswith(CPU_ARG_DROPS):
             continue
+        if a.startswith("--tool-call-parser="):
+            a = "--tool-call-parser=pythonic"
         if a.startswith("--tensor-parallel-size="):
             a = "--tensor-parallel-size=1"
         if a.startswith("--max-model-len="):

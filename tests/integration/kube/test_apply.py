@@ -4,52 +4,20 @@
 Nothing runs in that API server (no controllers): the converge runs with maas_k8s_wait=false,
 and the waits are covered by the *_standin_status_patched tests, which patch .status through the API
 the way the controllers would.
+
+The staging namespace is converged once per session (site_lane.py, in the background): its tests
+assert on what that one life recorded; the tests with their own namespace or server run meanwhile.
 """
-import base64
-
-import pytest
-
 from fixtures.kube import shared_crds, started_kube_local
 from kube_helpers import Runner, recap
-
-NS = "maas-staging"
-SITE = ("playbooks/site.yml", "-i", "inventories/staging", "--tags", "platform,serving,gateway")
-PINNED = {
-    "maas_k8s_wait": False,
-    "gpu_operators_nfd": {"package": "nfd", "source": "redhat-operators", "namespace": "openshift-nfd",
-                          "channel": "stable"},
-    "gpu_operators_nvidia": {"package": "gpu-operator-certified", "source": "certified-operators",
-                             "namespace": "nvidia-gpu-operator", "channel": "v24.9"},
-}
-SECRETS = ["maas-postgres", "maas-litellm", "maas-litemaas"]
+from site_lane import NS, PINNED, SITE
 
 
-def secret_data(kube, name, ns=NS):
-    obj = kube.get("v1", "Secret", name, ns)
-    return {k: base64.b64decode(v).decode() for k, v in (obj["data"] or {}).items()}
-
-
-def ensure_namespace_with_hf_token(kube, ns):
-    if kube.get("v1", "Namespace", ns) is None:
-        kube.resource("v1", "Namespace").create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    if kube.get("v1", "Secret", "hf-token", ns) is None:
-        kube.resource("v1", "Secret").create(namespace=ns, body={
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hf-token"}, "stringData": {"HF_TOKEN": "hf_test"}})
-
-
-@pytest.fixture(scope="module")
-def converged(kube_local, ansible):
-    ensure_namespace_with_hf_token(kube_local, NS)
-    _rc, first = ansible.run(*SITE, extra=PINNED)
-    secrets1 = {n: secret_data(kube_local, n) for n in SECRETS}
-    _rc, second = ansible.run(*SITE, extra=PINNED)
-    secrets2 = {n: secret_data(kube_local, n) for n in SECRETS}
-    return {"first": first, "second": second, "secrets1": secrets1, "secrets2": secrets2}
-
-
-def test_full_converge_creates_every_component(converged, kube_local):
-    assert recap(converged["first"])["changed"] > 10
-    k = kube_local
+def test_full_converge_creates_every_component(site):
+    rec = site.wait("converge")
+    assert rec["rc"] == 0, rec["out"][-8000:]
+    assert recap(rec["out"])["changed"] > 10
+    k = rec["state"]  # the cluster as this run left it (the lane has moved on since)
     assert k.get("apps/v1", "StatefulSet", "postgres", NS)
     assert [j["metadata"]["name"] for j in k.list("batch/v1", "Job", NS) if j["metadata"]["name"].startswith("postgres-init-")]
     dep = k.get("apps/v1", "Deployment", "granite-3-1-8b-instruct", NS)
@@ -78,51 +46,64 @@ def test_full_converge_creates_every_component(converged, kube_local):
                for o in k.list("apps/v1", "Deployment", NS))
 
 
-def test_second_run_changes_nothing(converged):
-    assert recap(converged["second"])["changed"] == 0, converged["second"][-5000:]
+def test_second_run_changes_nothing(site):
+    rec = site.wait("second")
+    assert rec["rc"] == 0, rec["out"][-8000:]
+    assert recap(rec["out"])["changed"] == 0, rec["out"][-5000:]
 
 
-def test_secrets_generated_once_and_kept(converged):
-    s1, s2 = converged["secrets1"], converged["secrets2"]
+def test_secrets_generated_once_and_kept(site):
+    first, second = site.wait("converge"), site.wait("second")
+    s1, s2 = first["secrets"], second["secrets"]
     assert s1 == s2
     assert s1["maas-litemaas"]["admin-api-key"].startswith("ltm_admin_")
     assert s1["maas-litellm"]["master-key"].startswith("sk-")
     assert set(s1["maas-postgres"]) == {"admin-password", "litellm-password", "litemaas-password"}
-    for out in (converged["first"], converged["second"]):
+    for out in (first["out"], second["out"]):
         for data in s1.values():
             for value in data.values():
                 assert value not in out, "a secret value was printed"
 
 
-def test_check_mode_writes_nothing(converged, kube_local, ansible):
-    before = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
-              for kind in ("Deployment", "StatefulSet") for o in kube_local.list("apps/v1", kind, NS)}
-    secrets_before = {n: secret_data(kube_local, n) for n in SECRETS}
-    extra = dict(PINNED, litellm_replicas=3, litellm_redis_host="redis.example", litellm_redis_secret="redis",
-                 litemaas_rotate_secrets=True,
-                 model_serving_overrides={"granite-3-1-8b-instruct": {"replicas": 4, "cache_volume": "emptyDir"},
-                                          "mistral-7b-instruct": {"hf_token_secret": "hf-token"}})
-    _rc, out = ansible.run(*SITE, "--check", "--diff", extra=extra)
-    assert recap(out)["changed"] > 0  # the change is reported...
-    after = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
-             for kind in ("Deployment", "StatefulSet") for o in kube_local.list("apps/v1", kind, NS)}
-    assert after == before  # ... but nothing was written
-    assert kube_local.get("apps/v1", "Deployment", "litellm", NS)["spec"]["replicas"] == 1
-    assert {n: secret_data(kube_local, n) for n in SECRETS} == secrets_before
+def test_check_mode_writes_nothing(site):
+    """litellm x3 with Redis, LiteMaaS secrets rotated, granite x4 on emptyDir caches: --check --diff."""
+    rec = site.wait("check")
+    assert rec["rc"] == 0, rec["out"][-8000:]
+    assert recap(rec["out"])["changed"] > 0  # the change is reported...
+    assert rec["after"] == rec["before"]  # ... but nothing was written
+    assert rec["litellm_replicas"] == 1
+    assert rec["secrets_after"] == rec["secrets_before"]
 
 
-def test_rotation_only_when_asked(converged, kube_local, ansible):
-    before = secret_data(kube_local, "maas-litellm")
-    ansible.run(*SITE[:3], "--tags", "gateway", extra=dict(PINNED, litellm_rotate_secrets=True))
-    after = secret_data(kube_local, "maas-litellm")
+def test_rotation_only_when_asked(site):
+    rec = site.wait("rotation")
+    assert rec["rc"] == 0, rec["out"][-8000:]
+    before, after = rec["before"]["maas-litellm"], rec["after"]["maas-litellm"]
     assert after["master-key"] != before["master-key"] and after["master-key"].startswith("sk-")
-    assert secret_data(kube_local, "maas-postgres") == converged["secrets2"]["maas-postgres"]
+    assert rec["after"]["maas-postgres"] == site.wait("second")["secrets"]["maas-postgres"]
 
 
-def test_broken_manifest_is_rejected_by_the_server(converged, ansible):
-    rc, out = ansible.run(*SITE[:3], "--tags", "gateway", ok=False, extra=dict(PINNED, litellm_replicas=-1))
-    assert rc != 0
-    assert "Deployment" in out and "must be greater than or equal to 0" in out, out[-4000:]
+def test_broken_manifest_is_rejected_by_the_server(site):
+    rec = site.wait("broken")
+    assert rec["rc"] != 0
+    assert "Deployment" in rec["out"] and "must be greater than or equal to 0" in rec["out"], rec["out"][-4000:]
+
+
+def test_teardown_keeps_data_unless_purged(site):
+    rec = site.wait("teardown")
+    assert "granite-3-1-8b-instruct-cache" in rec["pvcs"]
+    assert rec["rc"] == 0, rec["out"][-8000:]
+    gone = rec["gone"]
+    assert gone["deployments"] == []
+    assert gone["postgres"] is None
+    assert gone["isvc"] is None
+    assert gone["group"] is None
+    assert gone["pvcs"] == rec["pvcs"]
+    assert gone["secrets"] == rec["keep"]
+    # A new converge reuses the kept Secrets.
+    assert rec["again_rc"] == 0, rec["again_out"][-8000:]
+    assert rec["again_secrets"] == rec["keep"]
+    assert rec["again_postgres"]
 
 
 def test_missing_hf_token_secret_fails_before_anything_is_applied(kube_local, ansible):
@@ -131,24 +112,6 @@ def test_missing_hf_token_secret_fails_before_anything_is_applied(kube_local, an
     assert rc != 0
     assert "Secret(s) hf-token not found in namespace maas-nohf" in out, out[-4000:]
     assert kube_local.get("v1", "Namespace", ns) is None
-
-
-def test_teardown_keeps_data_unless_purged(converged, kube_local, ansible):
-    k = kube_local
-    keep = {n: secret_data(k, n) for n in SECRETS}
-    pvcs = {p["metadata"]["name"] for p in k.list("v1", "PersistentVolumeClaim", NS)}
-    assert "granite-3-1-8b-instruct-cache" in pvcs
-    ansible.run("playbooks/teardown.yml", "-i", "inventories/staging")
-    assert k.list("apps/v1", "Deployment", NS) == []
-    assert k.get("apps/v1", "StatefulSet", "postgres", NS) is None
-    assert k.get("serving.kserve.io/v1beta1", "InferenceService", "mistral-7b-instruct", NS) is None
-    assert k.get("user.openshift.io/v1", "Group", "litemaas-admins") is None
-    assert {p["metadata"]["name"] for p in k.list("v1", "PersistentVolumeClaim", NS)} == pvcs
-    assert {n: secret_data(k, n) for n in SECRETS} == keep
-    # A new converge reuses the kept Secrets.
-    ansible.run(*SITE[:3], "--tags", "platform,gateway", extra=dict(PINNED, gpu_operators_enabled=False))
-    assert {n: secret_data(k, n) for n in SECRETS} == keep
-    assert k.get("apps/v1", "StatefulSet", "postgres", NS)
 
 
 def test_serving_kserve_without_kserve_crds_fails_before_anything_is_applied(tmp_path, kube_extra_crds):

@@ -41,13 +41,15 @@ def succeed(kube, ns, sub_name, csv):
 
 
 def test_gpu_operators_waits_and_manual_approval_standin_status_patched(kube_local, ansible):
+    """Own package and namespace names: the staging converge (site_lane.py) runs meanwhile with
+    the real ones."""
     k = kube_local
     for ns in ("openshift-marketplace",):
         ensure_ns(k, ns)
     pm = k.resource("packages.operators.coreos.com/v1", "PackageManifest")
     pm.create(namespace="openshift-marketplace", body={
-        "apiVersion": "packages.operators.coreos.com/v1", "kind": "PackageManifest", "metadata": {"name": "nfd"}})
-    k.patch_status("packages.operators.coreos.com/v1", "PackageManifest", "nfd",
+        "apiVersion": "packages.operators.coreos.com/v1", "kind": "PackageManifest", "metadata": {"name": "nfd-waits"}})
+    k.patch_status("packages.operators.coreos.com/v1", "PackageManifest", "nfd-waits",
                    {"defaultChannel": "stable-from-catalog",
                     "channels": [{"name": "stable-from-catalog", "currentCSV": "nfd.v4.17.0"}]},
                    "openshift-marketplace")
@@ -55,9 +57,9 @@ def test_gpu_operators_waits_and_manual_approval_standin_status_patched(kube_loc
     extra = {
         "role_under_test": "gpu_operators", "maas_k8s_wait": True, "maas_k8s_wait_delay": 1,
         "maas_k8s_wait_timeout": 240,
-        "gpu_operators_nfd": {"package": "nfd", "source": "redhat-operators", "namespace": "openshift-nfd"},
+        "gpu_operators_nfd": {"package": "nfd-waits", "source": "redhat-operators", "namespace": "openshift-nfd-waits"},
         "gpu_operators_nvidia": {"package": "gpu-operator-certified", "source": "certified-operators",
-                                 "namespace": "nvidia-gpu-operator", "channel": "v24.9",
+                                 "namespace": "nvidia-gpu-operator-waits", "channel": "v24.9",
                                  "approval": "Manual", "starting_csv": pinned},
         "gpu_operators_clusterpolicy_overrides": {"driver": {"useOpenKernelModules": True}},
         "gpu_operators_clusterpolicy_name": "gpu-policy-waits",
@@ -66,14 +68,14 @@ def test_gpu_operators_waits_and_manual_approval_standin_status_patched(kube_loc
                          *sum((["-e", json.dumps({a: b})] for a, b in extra.items()), []))
     try:
         # NFD: the Subscription appears; OLM would resolve it and install the CSV.
-        wait_for(lambda: k.get(OLM, "Subscription", "nfd", "openshift-nfd"), what="NFD Subscription")
-        create_csv(k, "openshift-nfd", "nfd.v4.17.0")
+        wait_for(lambda: k.get(OLM, "Subscription", "nfd-waits", "openshift-nfd-waits"), what="NFD Subscription")
+        create_csv(k, "openshift-nfd-waits", "nfd.v4.17.0")
         time.sleep(2)
         assert proc.poll() is None, "the role did not wait for the NFD CSV"
-        succeed(k, "openshift-nfd", "nfd", "nfd.v4.17.0")
+        succeed(k, "openshift-nfd-waits", "nfd-waits", "nfd.v4.17.0")
 
         # NVIDIA, Manual approval: two InstallPlans, only the pinned CSV's may be approved.
-        ns = "nvidia-gpu-operator"
+        ns = "nvidia-gpu-operator-waits"
         wait_for(lambda: k.get(OLM, "Subscription", "gpu-operator-certified", ns), what="NVIDIA Subscription")
         ip = k.resource(OLM, "InstallPlan")
         for name, csv in (("install-newer", "gpu-operator-certified.v25.3.0"), ("install-pinned", pinned)):
@@ -101,8 +103,8 @@ def test_gpu_operators_waits_and_manual_approval_standin_status_patched(kube_loc
             proc.kill()
     assert proc.returncode == 0, out[-6000:]
     assert recap(out)["failed"] == 0
-    assert k.get(OLM, "Subscription", "nfd", "openshift-nfd")["spec"]["channel"] == "stable-from-catalog"
-    assert "startingCSV" not in k.get(OLM, "Subscription", "nfd", "openshift-nfd")["spec"]  # Automatic: OLM picks
+    assert k.get(OLM, "Subscription", "nfd-waits", "openshift-nfd-waits")["spec"]["channel"] == "stable-from-catalog"
+    assert "startingCSV" not in k.get(OLM, "Subscription", "nfd-waits", "openshift-nfd-waits")["spec"]  # Automatic: OLM picks
     assert k.get(OLM, "InstallPlan", "install-newer", ns)["spec"]["approved"] is False
     assert cp["spec"]["dcgm"]["enabled"] is False  # from the CSV's alm-examples
     assert cp["spec"]["driver"]["useOpenKernelModules"] is True  # inventory override merged
