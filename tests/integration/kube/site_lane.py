@@ -107,7 +107,8 @@ class Site:
     def _main(self):
         try:
             self._steps()
-        except Exception:  # pylint: disable=broad-except  (reported by every test that waits for it)
+        # Any error is reported by every test that waits for a step the lane did not reach.
+        except Exception:  # pylint: disable=broad-except
             self.error = traceback.format_exc()
         finally:
             for ev in self.done.values():
