@@ -62,10 +62,13 @@ def _stop(proc, timeout=15):
 
 
 class LiteLLMStack(object):
-    def __init__(self, workdir=None, extra_env=None):
+    def __init__(self, workdir=None, extra_env=None, databases=()):
+        """``databases``: more (empty) databases to create in the same PostgreSQL, e.g. for LiteMaaS
+        (``pg_port`` and ``pg_url(name)`` reach them)."""
         self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
         self._own_work = workdir is None
         self.extra_env = extra_env or {}
+        self.databases = tuple(databases)
         self.procs = []
         self.pg_dir = os.path.join(self.work, "pg")
         self.pg_started = False
@@ -90,8 +93,10 @@ class LiteLLMStack(object):
         os.chmod(self.work, 0o711)
         subprocess.check_call([os.path.join(HERE, "postgres.sh"), "start", self.pg_dir, str(pg_port)])
         self.pg_started = True
-        subprocess.check_call([os.path.join(HERE, "postgres.sh"), "createdb", str(pg_port), "litellm"])
-        self.database_url = "postgresql://postgres@127.0.0.1:%d/litellm" % pg_port
+        self.pg_port = pg_port
+        for name in ("litellm",) + self.databases:
+            subprocess.check_call([os.path.join(HERE, "postgres.sh"), "createdb", str(pg_port), name])
+        self.database_url = self.pg_url("litellm")
         subprocess.check_call([os.path.join(llo, "migrate"), self.database_url, self.venv],
                               stderr=subprocess.DEVNULL)
         py = os.path.join(self.venv, "bin", "python")
@@ -153,6 +158,9 @@ general_settings:
                     break
             time.sleep(0.2)
         self._start_proxy()
+
+    def pg_url(self, database, user="postgres"):
+        return "postgresql://%s@127.0.0.1:%d/%s" % (user, self.pg_port, database)
 
     def log_tail(self, n=60):
         try:

@@ -1,7 +1,13 @@
 # Copyright: redwood.maas engineers
 # Apache License 2.0 (see LICENSE)
-"""Fixtures for the LiteMaaS tests: a contract-validating STAND-IN backend (LiteMaaS cannot run here)
-and a helper that runs the real modules through ansible-playbook against it."""
+"""Fixtures for the LiteMaaS-flavour tests.
+
+- ``litemaas``: ONE real LiteMaaS 0.4.0 backend per test session (built from the release archive, with its own
+  PostgreSQL, the real LiteLLM proxy and the fake OpenAI upstream; tests/setup/litemaas_stack.py).
+- ``play``: runs playbooks/tenants.yml (the tenants role) against it with an inventory of the test's own.
+- ``standin``: the fault-injection stand-in (tests named ``*_standin``), for what the real server cannot do
+  on demand.
+"""
 
 import json
 import os
@@ -11,15 +17,39 @@ import sys
 import pytest
 import yaml
 
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, TESTS)
+sys.path.insert(0, os.path.join(TESTS, "setup"))
+
 from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  pylint: disable=unused-import
+from litemaas_helpers import run_playbook  # noqa: E402
+from litemaas_stack import LiteMaaSStack  # noqa: E402
+from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def litemaas():
+    """The real LiteMaaS 0.4.0 (one per session; its rate limit raised: every test runs from 127.0.0.1)."""
+    with LiteMaaSStack() as stack:
+        sys.stderr.write("LiteMaaS stack started (s): %s\n" % stack.timings)
+        yield stack
+
+
+@pytest.fixture
+def play(litemaas, tmp_path):
+    """``play(variables, *ansible_args, playbook=..., extra_env=None)`` -> Run (rc, out, stats, task(name))."""
+
+    def run(variables, *args, **kwargs):
+        return run_playbook(tmp_path, variables, *args, **kwargs)
+
+    return run
 
 
 @pytest.fixture
 def standin():
-    """A fresh stand-in LiteMaaS on a free loopback port, with the automation admin user row."""
+    """A fresh fault-injection stand-in LiteMaaS on a free loopback port, with the automation admin user row."""
     state = StandInLiteMaaS(SPEC, JWT_SECRET, admin_keys=[ADMIN_KEY])
     automation = state.login("maas-automation", "maas-automation@localhost", roles=("admin", "user"))
     server, url = serve(state)
@@ -32,7 +62,7 @@ def standin():
 
 
 @pytest.fixture
-def play(standin, tmp_path):
+def standin_play(standin, tmp_path):
     """``play(tasks, check=False, diff=False, extra_vars=None, roles=None)`` runs tasks (or the tenants role)
     on localhost against the stand-in; returns (rc, {task name: result}, stdout)."""
     counter = [0]

@@ -63,7 +63,7 @@ def test_standin_requires_a_valid_jwt_for_writes_standin(standin):
     assert status == 401 and alice["roles"] == ["user"]
 
 
-def test_every_module_request_and_response_matches_the_contract_standin(standin, play, tmp_path, contract):
+def test_every_module_request_and_response_matches_the_contract_standin(standin, standin_play, tmp_path, contract):
     standin.login("alice")
     standin.login("bob")
     L = "redwood.maas."
@@ -91,7 +91,7 @@ def test_every_module_request_and_response_matches_the_contract_standin(standin,
         {"name": "usage keys", L + "litemaas_usage_info": dict(group_by="key", users=["alice"])},
         {"name": "drop model", L + "litemaas_model": dict(name="m2", state="absent")},
     ]
-    rc, res, out = play(tasks)
+    rc, res, out = standin_play(tasks)
     assert rc == 0, out
     assert standin.violations == []
     used = set()

@@ -36,16 +36,16 @@ def stats(stdout):
     return json.loads(stdout[stdout.index("\n{") if not stdout.startswith("{") else 0:])["stats"]["localhost"]
 
 
-def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, play, tmp_path):
+def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, standin_play, tmp_path):
     standin.login("alice")          # carol has not logged in yet
     inv = inventory(standin, tmp_path)
     before = standin.snapshot()
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, check=True, connection=False)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, check=True, connection=False)
     assert rc == 0, out
     assert standin.snapshot() == before and standin.writes == 0, "check mode wrote"
     assert not (tmp_path / "alice.env").exists()
 
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, verbose=True)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, verbose=True)
     assert rc == 0, out
     assert res["redwood.maas.tenants : Apply models, users, subscriptions and API keys (new secrets delivered once; never printed)"]["changed"]
     alice = standin.user_by_name("alice")
@@ -62,12 +62,12 @@ def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, play, 
     assert "carol" in out and "Pending" in out
 
     writes = standin.writes
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
     assert rc == 0 and stats(out)["changed"] == 0, out
     assert standin.writes == writes and standin.deployments["granite-standin"] == 1
 
     standin.login("carol")          # the next run picks carol up
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False)
     assert rc == 0 and stats(out)["changed"] > 0
     assert standin.user_by_name("carol")["maxBudget"] == 50
     assert [k["name"] for k in standin.keys.values() if k["isActive"]] == ["alice-notebook", "carol-key"]
@@ -83,15 +83,15 @@ def test_tenants_role_litemaas_apply_rerun_check_pending_standin(standin, play, 
     (dict(maas_api_keys=[dict(name="k", owner=dict(user="alice"), models=["llama"])]), "not in maas_models"),
     (dict(maas_users=[dict(name="alice", colour="red")]), "unknown field"),
 ])
-def test_tenants_role_litemaas_refuses_before_any_write_standin(standin, play, tmp_path, override, message):
+def test_tenants_role_litemaas_refuses_before_any_write_standin(standin, standin_play, tmp_path, override, message):
     standin.login("alice")
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inventory(standin, tmp_path, **override),
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inventory(standin, tmp_path, **override),
                         connection=False)
     assert rc != 0 and message in out and "Nothing was changed" in out
     assert standin.exchanges == [], "a request was sent before the inventory was checked"
 
 
-def test_tenants_role_litemaas_delivers_keys_to_kubernetes_secret_kube_standin(standin, play, tmp_path, kube_local):
+def test_tenants_role_litemaas_delivers_keys_to_kubernetes_secret_kube_standin(standin, standin_play, tmp_path, kube_local):
     """Key delivery to a Secret in a real kube-apiserver (kube-local); LiteMaaS itself is the stand-in."""
     import base64
     standin.login("alice")
@@ -102,17 +102,17 @@ def test_tenants_role_litemaas_delivers_keys_to_kubernetes_secret_kube_standin(s
                     maas_api_keys=[dict(name="canopy", owner=dict(user="alice"), models=["granite-standin"],
                                         deliver_to=dict(secret=dict(namespace=ns, name="maas-credentials")))])
     env = {"K8S_AUTH_KUBECONFIG": kube_local.kubeconfig}
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env, check=True)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env, check=True)
     assert rc == 0, out
     assert kube_local.get("v1", "Secret", "maas-credentials", ns) is None, "check mode wrote a Secret"
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
     assert rc == 0, out
     (key,) = standin.keys.values()
     secret = kube_local.get("v1", "Secret", "maas-credentials", ns)
     data = dict((k, base64.b64decode(v).decode()) for k, v in secret["data"].items())
     assert data == {"OPENAI_API_KEY": key["key"], "OPENAI_BASE_URL": "http://litellm.example:4000/v1"}
     assert key["key"] not in out
-    rc, res, out = play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
+    rc, res, out = standin_play(roles=["redwood.maas.tenants"], extra_vars=inv, connection=False, env=env)
     assert rc == 0 and stats(out)["changed"] == 0, out
     assert kube_local.get("v1", "Secret", "maas-credentials", ns)["metadata"]["resourceVersion"] == \
         secret["metadata"]["resourceVersion"]

@@ -1,0 +1,91 @@
+# Copyright: redwood.maas engineers
+# Apache License 2.0 (see LICENSE)
+"""Helpers of the LiteMaaS tests (a module of its own name: another directory's conftest would shadow
+``from conftest import ...`` when both run in one session)."""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import httpx
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TENANT_TASK = "Apply models, users, subscriptions and API keys (new secrets delivered once; never printed)"
+
+
+class Run(object):
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout + proc.stderr
+        try:
+            self.data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            self.data = None
+
+    @property
+    def stats(self):
+        return self.data["stats"]["localhost"]
+
+    def task(self, name=TENANT_TASK):
+        for play in self.data["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].split(" : ")[-1] == name:
+                    return task["hosts"]["localhost"]
+        raise AssertionError("task %r not in the output:\n%s" % (name, self.out[-4000:]))
+
+
+def run_playbook(workdir, variables, *args, playbook="playbooks/tenants.yml", extra_env=None, json_output=True,
+                 timeout=900):
+    """Run ``playbook`` on localhost with ``variables`` as the group_vars of group ``maas``."""
+    inv = os.path.join(str(workdir), "inv-%s" % uuid.uuid4().hex[:6])
+    os.makedirs(os.path.join(inv, "group_vars", "maas"))
+    with open(os.path.join(inv, "hosts.yml"), "w") as f:
+        yaml.safe_dump({"maas": {"hosts": {"localhost": {
+            "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}, f)
+    with open(os.path.join(inv, "group_vars", "maas", "vars.yml"), "w") as f:
+        yaml.safe_dump(variables, f)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    if json_output:
+        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    env.update(extra_env or {})
+    cmd = ["ansible-playbook", os.path.join(REPO, playbook), "-i", os.path.join(inv, "hosts.yml")] + list(args)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return Run(proc)
+
+
+def connection(lm):
+    """Exactly what the README says the tenants role needs against an existing LiteMaaS (plus the public URL
+    consumers use)."""
+    return dict(maas_gateway="litemaas", maas_litemaas_url=lm.url, maas_litemaas_jwt_secret=lm.jwt_secret,
+                maas_litemaas_automation_user=lm.automation, maas_gateway_public_url=lm.litellm.url)
+
+
+def chat(base_url, key, model, content="hello"):
+    """One chat completion as a consumer makes it; returns (status, body)."""
+    resp = httpx.post(base_url.rstrip("/") + "/chat/completions", timeout=60,
+                      headers={"Authorization": "Bearer %s" % key},
+                      json={"model": model, "messages": [{"role": "user", "content": content}], "max_tokens": 8})
+    try:
+        body = resp.json()
+    except ValueError:
+        body = resp.text
+    return resp.status_code, body
+
+
+def read_env(path):
+    with open(path) as f:
+        return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+
+
+def wait_for(predicate, timeout=90, interval=2, what="condition"):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("%s not met within %s s" % (what, timeout))
+        time.sleep(interval)
