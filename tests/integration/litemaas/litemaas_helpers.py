@@ -89,3 +89,26 @@ def wait_for(predicate, timeout=90, interval=2, what="condition"):
         if time.time() > deadline:
             raise AssertionError("%s not met within %s s" % (what, timeout))
         time.sleep(interval)
+
+
+def run_tasks(workdir, lm, tasks, *args, **kwargs):
+    """Run module ``tasks`` on localhost with the LiteMaaS connection as module_defaults; Run.task(name) reads
+    each task's result."""
+    path = os.path.join(str(workdir), "tasks-%s.yml" % uuid.uuid4().hex[:6])
+    defaults = dict(gateway_url=lm.url, jwt_secret=lm.jwt_secret, automation_user=lm.automation)
+    with open(path, "w") as f:
+        yaml.safe_dump([dict(name="Tasks", hosts="maas", gather_facts=False,
+                             module_defaults={"group/redwood.maas.litemaas": defaults}, tasks=tasks)], f,
+                       sort_keys=False)
+    return run_playbook(workdir, {}, *args, playbook=path, **kwargs)
+
+
+def admin_put_model(lm, model_id, body):
+    """What an admin does by hand in the portal: change a model (e.g. make it restricted)."""
+    import jwt
+    now = int(time.time())
+    a = lm.automation
+    token = jwt.encode(dict(userId=a["id"], username=a["username"], email=a["email"], roles=["admin", "user"],
+                            iat=now, exp=now + 120), lm.jwt_secret, algorithm="HS256")
+    with lm.api(token) as api:
+        api.put("/api/v1/admin/models/%s" % model_id, json=body).raise_for_status()
