@@ -62,9 +62,11 @@ def _stop(proc, timeout=15):
 
 
 class LiteLLMStack(object):
-    def __init__(self, workdir=None, extra_env=None, databases=()):
+    def __init__(self, workdir=None, extra_env=None, databases=(), upstream=None):
         """``databases``: more (empty) databases to create in the same PostgreSQL, e.g. for LiteMaaS
-        (``pg_port`` and ``pg_url(name)`` reach them)."""
+        (``pg_port`` and ``pg_url(name)`` reach them). ``upstream``: the fake OpenAI upstream's script and
+        arguments after the port (default: litellm-offline's fake_openai.py)."""
+        self.upstream = upstream
         self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
         self._own_work = workdir is None
         self.extra_env = extra_env or {}
@@ -100,9 +102,11 @@ class LiteLLMStack(object):
         subprocess.check_call([os.path.join(llo, "migrate"), self.database_url, self.venv],
                               stderr=subprocess.DEVNULL)
         py = os.path.join(self.venv, "bin", "python")
-        up = subprocess.Popen([py, os.path.join(llo, "lib", "fake_openai.py"), str(up_port)],
+        script = list(self.upstream or [os.path.join(llo, "lib", "fake_openai.py")])
+        up = subprocess.Popen([py, script[0], str(up_port)] + script[1:],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.procs.append(up)
+        self.upstream_port = up_port
         self.upstream_url = "http://127.0.0.1:%d/v1" % up_port
         wait_http(self.upstream_url + "/models", 30, up)
         env = dict(os.environ)

@@ -9,7 +9,8 @@
 - LiteMaaS is built once from ../shared/litemaas/litemaas-0.4.0.tar.gz (tests/setup/litemaas.sh, cached
   by the archive's hash).
 - One PostgreSQL with two databases (litellm, litemaas_db owned by the role litemaas), the fake OpenAI
-  upstream and the real LiteLLM proxy (store_model_in_db) come from LiteLLMStack.
+  upstream (tests/setup/fake_upstream.py: ``litellm.upstream_url`` needs no key, ``secured_upstream_url`` needs
+  ``upstream_key``) and the real LiteLLM proxy (store_model_in_db) come from LiteLLMStack.
 - The backend runs as in production (NODE_ENV=production, sslmode=disable) with mock OAuth
   (OAUTH_MOCK_ENABLED=true): only mock users 0 admin@example.com, 1 user@example.com and
   2 readonly@example.com can log in; a user row exists after its first login.
@@ -78,7 +79,10 @@ class LiteMaaSStack(object):
     def __init__(self, rate_limit_max=100000, workdir=None, extra_env=None):
         self.rate_limit_max = rate_limit_max
         self.extra_env = extra_env or {}
-        self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",))
+        # upstream: unique completion ids (LiteLLM's spend log key) and /secured/v1 that needs upstream_key
+        self.upstream_key = "upstream-" + secrets.token_hex(8)
+        self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",),
+                                    upstream=[os.path.join(HERE, "fake_upstream.py"), self.upstream_key])
         self.proc = None
         self.jwt_secret = secrets.token_hex(32)
         self.admin_key = "ltm_admin_" + secrets.token_hex(16)
@@ -104,6 +108,7 @@ class LiteMaaSStack(object):
         gw = self.litellm.__enter__()
         t2 = time.time()
         self.work = gw.work
+        self.secured_upstream_url = "http://127.0.0.1:%d/secured/v1" % gw.upstream_port
         self.psql("CREATE ROLE litemaas LOGIN; ALTER DATABASE litemaas_db OWNER TO litemaas;")
         (port,) = free_ports(1)
         self.port = port
@@ -222,7 +227,8 @@ class LiteMaaSStack(object):
 
     def mark(self):
         """A position in the backend's log; ``requests(since=mark)`` lists what came after it."""
-        self._log.flush()
+        if self._log is not None:
+            self._log.flush()
         return os.path.getsize(self.log_path)
 
     def requests(self, since=0, user_agent=None):
@@ -251,13 +257,40 @@ class LiteMaaSStack(object):
         return [r for r in self.requests(since, user_agent) if r["method"] in WRITE_METHODS]
 
 
-if __name__ == "__main__":  # manual use: python tests/setup/litemaas_stack.py  (Ctrl-C or SIGTERM stops it all)
+def attach(path):
+    """A LiteMaaSStack view of a stack started by hand (``python tests/setup/litemaas_stack.py`` writes its JSON):
+    ``MAAS_LITEMAAS_STACK=/path/stack.json tests/run tests/integration/litemaas`` reuses it (for development;
+    nothing is started or stopped)."""
+    with open(path) as f:
+        info = json.load(f)
+    lm = LiteMaaSStack.__new__(LiteMaaSStack)
+    lm.proc = lm._log = None
+    lm.litellm = LiteLLMStack.__new__(LiteLLMStack)
+    lm.litellm.url, lm.litellm.master_key, lm.litellm.upstream_url = (info["litellm_url"], info["litellm_master_key"],
+                                                                       info["upstream_url"])
+    lm.litellm.pg_port = info["pg_port"]
+    for k in ("url", "jwt_secret", "admin_key", "upstream_key", "secured_upstream_url", "log_path", "automation"):
+        setattr(lm, k, info[k])
+    lm.timings = {"attached": path}
+    lm.stop = lambda: None
+    return lm
+
+
+def describe(lm):
+    return dict(url=lm.url, jwt_secret=lm.jwt_secret, admin_key=lm.admin_key, automation=lm.automation,
+                litellm_url=lm.litellm.url, litellm_master_key=lm.litellm.master_key,
+                upstream_url=lm.litellm.upstream_url, secured_upstream_url=lm.secured_upstream_url,
+                upstream_key=lm.upstream_key, pg_port=lm.litellm.pg_port, log_path=lm.log_path)
+
+
+if __name__ == "__main__":  # manual use: python tests/setup/litemaas_stack.py [JSON]  (Ctrl-C or SIGTERM stops it)
     signal.signal(signal.SIGTERM, _raise_exit)
     with LiteMaaSStack(rate_limit_max=int(os.environ.get("RATE_LIMIT_MAX", "100"))) as lm:
-        print(json.dumps(dict(litemaas_url=lm.url, jwt_secret=lm.jwt_secret, admin_key=lm.admin_key,
-                              automation_user=lm.automation, litellm_url=lm.litellm.url,
-                              litellm_master_key=lm.litellm.master_key, upstream_url=lm.litellm.upstream_url,
-                              log=lm.log_path), indent=2), flush=True)
+        text = json.dumps(describe(lm), indent=2)
+        print(text, flush=True)
+        if len(sys.argv) > 1:
+            with open(sys.argv[1], "w") as f:
+                f.write(text)
         try:
             while True:
                 time.sleep(3600)

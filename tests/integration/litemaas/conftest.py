@@ -25,13 +25,16 @@ sys.path.insert(0, os.path.join(TESTS, "setup"))
 
 from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  pylint: disable=unused-import
 from litemaas_helpers import run_playbook  # noqa: E402
-from litemaas_stack import LiteMaaSStack  # noqa: E402
+from litemaas_stack import LiteMaaSStack, attach  # noqa: E402
 from standin_litemaas import ADMIN_KEY, JWT_SECRET, REPO, SPEC, StandInLiteMaaS, serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def litemaas():
     """The real LiteMaaS 0.4.0 (one per session; its rate limit raised: every test runs from 127.0.0.1)."""
+    if os.environ.get("MAAS_LITEMAAS_STACK"):      # development: a stack started by hand (litemaas_stack.py)
+        yield attach(os.environ["MAAS_LITEMAAS_STACK"])
+        return
     with LiteMaaSStack() as stack:
         sys.stderr.write("LiteMaaS stack started (s): %s\n" % stack.timings)
         yield stack
