@@ -211,6 +211,11 @@ class LiteMaaSStack(object):
         return httpx.Client(base_url=self.url, timeout=60, headers={
             "Authorization": "Bearer %s" % (token or self.admin_key), "User-Agent": "redwood-maas-tests"})
 
+    def litellm_api(self):
+        """An httpx client on the LiteLLM proxy with its master key."""
+        return httpx.Client(base_url=self.litellm.url, timeout=60,
+                            headers={"Authorization": "Bearer %s" % self.litellm.master_key})
+
     def _log_has(self, text):
         try:
             with open(self.log_path) as f:

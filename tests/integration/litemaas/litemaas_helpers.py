@@ -92,10 +92,11 @@ def wait_for(predicate, timeout=90, interval=2, what="condition"):
 
 
 def run_tasks(workdir, lm, tasks, *args, **kwargs):
-    """Run module ``tasks`` on localhost with the LiteMaaS connection as module_defaults; Run.task(name) reads
-    each task's result."""
+    """Run module ``tasks`` on localhost with the LiteMaaS connection as module_defaults (``connection=False``:
+    none); Run.task(name) reads each task's result."""
     path = os.path.join(str(workdir), "tasks-%s.yml" % uuid.uuid4().hex[:6])
-    defaults = dict(gateway_url=lm.url, jwt_secret=lm.jwt_secret, automation_user=lm.automation)
+    defaults = dict(gateway_url=lm.url, jwt_secret=lm.jwt_secret, automation_user=lm.automation) \
+        if kwargs.pop("connection", True) else {}
     with open(path, "w") as f:
         yaml.safe_dump([dict(name="Tasks", hosts="maas", gather_facts=False,
                              module_defaults={"group/redwood.maas.litemaas": defaults}, tasks=tasks)], f,
