@@ -15,17 +15,15 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "setup"))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from fixtures.ansible_run import run_playbook  # noqa: E402
 from litemaas_stack import LiteMaaSStack  # noqa: E402
-
 
 
 def inventory(lm, keys_dir, users, keys_per_user):
@@ -45,23 +43,10 @@ def inventory(lm, keys_dir, users, keys_per_user):
 
 
 def run(variables, workdir):
-    inv = os.path.join(workdir, "inv-%d" % time.time_ns())
-    os.makedirs(os.path.join(inv, "group_vars", "maas"))
-    with open(os.path.join(inv, "hosts.yml"), "w") as f:
-        f.write("maas:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-                "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n")
-    with open(os.path.join(inv, "group_vars", "maas", "vars.yml"), "w") as f:
-        yaml.safe_dump(variables, f)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    t0 = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", os.path.join(REPO, "playbooks", "tenants.yml"), "-i",
-                           os.path.join(inv, "hosts.yml")], cwd=REPO, env=env, capture_output=True, text=True,
-                          check=False)
-    elapsed = time.monotonic() - t0
-    if proc.returncode != 0:
-        sys.exit("tenants.yml failed:\n%s" % (proc.stdout + proc.stderr)[-5000:])
-    data = json.loads(proc.stdout[proc.stdout.index("{"):])
-    return elapsed, data
+    result = run_playbook(workdir, variables)
+    if result.rc != 0:
+        sys.exit("tenants.yml failed:\n%s" % result.out[-5000:])
+    return result.seconds, result.data
 
 
 def figures(lm, mark, seconds, data, objects):

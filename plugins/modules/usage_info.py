@@ -23,7 +23,7 @@ description:
     deleted), as long as the owner LiteLLM recorded is the key's inventory owner. Calls of keys that are not in the
     inventory count for their owner when the owner is in the inventory (row C(key) named
     C((other keys of user alice))). Calls that belong to no inventory owner (the master key, keys of people or
-    teams no longer listed) are counted in one row of dimension C(none). So each dimension adds up to RV(totals):
+    teams no longer listed) are counted in one row of dimension C(none). So each dimension adds up to RV(totals) -
     user + team rows + the C(none) row, key rows + the C(none) row, and model rows.
   - C(requests) counts successful calls, C(failed_requests) the failed ones (refused over budget, upstream
     errors, ...); C(hits_last_24h) counts both, in the 24 hours before O(end).
@@ -120,8 +120,9 @@ totals:
   type: dict
 series:
   description:
-    - Time series (per hour for periods up to two days, else per day) C(requests) C({bucket: calls}),
-      C(cost_by_owner) C({"user alice": {bucket: cost}}) and C(cost_by_model) C({model: {bucket: cost}}).
+    - Time series (per hour for periods up to two days, else per day) C(requests) (calls per bucket),
+      C(cost_by_owner) (per C(user alice) or C(team research), cost per bucket) and C(cost_by_model) (per model,
+      cost per bucket).
   returned: always
   type: dict
 period:

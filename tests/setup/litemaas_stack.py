@@ -271,8 +271,9 @@ def attach(path):
     lm = LiteMaaSStack.__new__(LiteMaaSStack)
     lm.proc = lm._log = None
     lm.litellm = LiteLLMStack.__new__(LiteLLMStack)
-    lm.litellm.url, lm.litellm.master_key, lm.litellm.upstream_url = (info["litellm_url"], info["litellm_master_key"],
-                                                                       info["upstream_url"])
+    lm.litellm.url = info["litellm_url"]
+    lm.litellm.master_key = info["litellm_master_key"]
+    lm.litellm.upstream_url = info["upstream_url"]
     lm.litellm.pg_port = info["pg_port"]
     for k in ("url", "jwt_secret", "admin_key", "upstream_key", "secured_upstream_url", "log_path", "automation"):
         setattr(lm, k, info[k])

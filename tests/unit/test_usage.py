@@ -86,8 +86,8 @@ def test_litellm_team_keys_user_keys_deleted_keys_and_hash_only_rows():
 
 
 def test_spend_log_times_and_period():
-    assert usage.parse_time("2026-12-05T11:24:10.803+00:00") == datetime.datetime(2026, 12, 5, 11, 24, 10, 803000,
-                                                                                 tzinfo=UTC)
+    want = datetime.datetime(2026, 12, 5, 11, 24, 10, 803000, tzinfo=UTC)
+    assert usage.parse_time("2026-12-05T11:24:10.803+00:00") == want
     assert usage.parse_time("2026-12-05 11:24:10.8Z").microsecond == 800000
     now = datetime.datetime(2026, 12, 5, 12, tzinfo=UTC)
     start, end = usage_info.period(dict(start=None, end=None, days=7), now)

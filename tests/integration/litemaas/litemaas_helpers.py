@@ -3,57 +3,27 @@
 """Helpers of the LiteMaaS tests (a module of its own name: another directory's conftest would shadow
 ``from conftest import ...`` when both run in one session)."""
 
-import json
 import os
-import subprocess
 import time
 import uuid
 
 import httpx
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from fixtures import ansible_run
 TENANT_TASK = "Apply models, users, subscriptions and API keys (new secrets delivered once; never printed)"
 
 
-class Run(object):
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.out = proc.stdout + proc.stderr
-        try:
-            self.data = json.loads(proc.stdout[proc.stdout.index("{"):])
-        except ValueError:
-            self.data = None
-
-    @property
-    def stats(self):
-        return self.data["stats"]["localhost"]
-
+class Run(ansible_run.Run):
     def task(self, name=TENANT_TASK):
-        for play in self.data["plays"]:
-            for task in play["tasks"]:
-                if task["task"]["name"].split(" : ")[-1] == name:
-                    return task["hosts"]["localhost"]
-        raise AssertionError("task %r not in the output:\n%s" % (name, self.out[-4000:]))
+        return super(Run, self).task(name)
 
 
-def run_playbook(workdir, variables, *args, playbook="playbooks/tenants.yml", extra_env=None, json_output=True,
-                 timeout=900):
-    """Run ``playbook`` on localhost with ``variables`` as the group_vars of group ``maas``."""
-    inv = os.path.join(str(workdir), "inv-%s" % uuid.uuid4().hex[:6])
-    os.makedirs(os.path.join(inv, "group_vars", "maas"))
-    with open(os.path.join(inv, "hosts.yml"), "w") as f:
-        yaml.safe_dump({"maas": {"hosts": {"localhost": {
-            "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}, f)
-    with open(os.path.join(inv, "group_vars", "maas", "vars.yml"), "w") as f:
-        yaml.safe_dump(variables, f)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    if json_output:
-        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-    env.update(extra_env or {})
-    cmd = ["ansible-playbook", os.path.join(REPO, playbook), "-i", os.path.join(inv, "hosts.yml")] + list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    return Run(proc)
+def run_playbook(workdir, variables, *args, **kwargs):
+    """fixtures.ansible_run.run_playbook; ``Run.task()`` defaults to the LiteMaaS bulk task."""
+    run = ansible_run.run_playbook(workdir, variables, *args, **kwargs)
+    run.__class__ = Run
+    return run
 
 
 def connection(lm):

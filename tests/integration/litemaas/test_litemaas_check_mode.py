@@ -32,8 +32,11 @@ def plan_and_apply(litemaas, tasks_run, task, name):
     assert litemaas.writes(mark) == [], "check mode wrote"
     applied = tasks_run([dict(task, name=name)], "--diff")
     assert applied.rc == 0, applied.out[-4000:]
-    pick = (lambda r: dict((k, r.get(k)) for k in COMPARED))
-    return pick(check.task(name)), pick(applied.task(name))
+    return compared(check.task(name)), compared(applied.task(name))
+
+
+def compared(result):
+    return dict((k, result.get(k)) for k in COMPARED)
 
 
 @pytest.fixture

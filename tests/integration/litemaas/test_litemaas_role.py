@@ -221,8 +221,10 @@ def test_tiny_budget_is_refused_with_422(litemaas, play, tmp_path, uid):
     assert run.rc == 0, run.out[-4000:]
     env = read_env(path)
     assert chat(env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], m)[0] == 200     # the call that crosses the budget
-    status, body = wait_for(lambda: (lambda r: r if r[0] != 200 else None)(
-        chat(env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], m)), timeout=60, what="a refused call")
+    def refused():
+        answer = chat(env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], m)
+        return answer if answer[0] != 200 else None
+    status, body = wait_for(refused, timeout=60, what="a refused call")
     assert status == 422 and "budget" in str(body).lower(), (status, body)
 
 

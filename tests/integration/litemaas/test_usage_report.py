@@ -195,4 +195,3 @@ def test_usage_report_litellm_equals_litellm_records(litemaas, tmp_path, uid):
         set(SPECIAL)
     assert set(n for dummy, n in rows) <= names, sorted(rows)
     assert ("user", "(none)") not in rows and ("team", "(none)") not in rows
-
