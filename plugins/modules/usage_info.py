@@ -27,7 +27,7 @@ description:
     user + team rows + the C(none) row, key rows + the C(none) row, and model rows.
   - C(requests) counts successful calls, C(failed_requests) the failed ones (refused over budget, upstream
     errors, ...); C(hits_last_24h) counts both, in the 24 hours before O(end).
-  - LiteLLM writes spend logs in batches (every 10-15 s): the last seconds' calls may not be there yet.
+  - LiteLLM writes spend logs in batches (every 10-15 s), so the calls of the last seconds may not be there yet.
 extends_documentation_fragment:
   - redwood.maas.gateway
 options:
@@ -51,7 +51,6 @@ options:
     type: list
     elements: dict
     default: []
-    no_log: false
   models:
     description: As C(maas_models) (C(name) used).
     type: list

@@ -221,6 +221,7 @@ def test_tiny_budget_is_refused_with_422(litemaas, play, tmp_path, uid):
     assert run.rc == 0, run.out[-4000:]
     env = read_env(path)
     assert chat(env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], m)[0] == 200     # the call that crosses the budget
+
     def refused():
         answer = chat(env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], m)
         return answer if answer[0] != 200 else None
