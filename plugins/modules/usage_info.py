@@ -128,19 +128,18 @@ period:
   description: C(start) and C(end) of the period (ISO 8601, UTC) and whether figures are C(hourly).
   returned: always
   type: dict
-http_requests:
-  description: Number of HTTP requests sent to LiteLLM.
+requests:
+  description: HTTP requests sent to LiteLLM (C(total), C(writes)).
   returned: always
-  type: int
+  type: dict
 """
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.redwood.maas.plugins.module_utils.client import (
-    GATEWAY_ARGUMENT_SPEC, GatewayClient, GatewayError, gateway_params)
 from ansible_collections.redwood.maas.plugins.module_utils import usage
+from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
+from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
 
 def period(params, now=None):
@@ -168,9 +167,37 @@ def period(params, now=None):
     return start, end
 
 
+def report(module):
+    """The module's result: LiteLLM's spend logs of the period, attributed to the inventory."""
+    p = module.params
+    try:
+        start, end = period(p)
+    except ValueError as exc:
+        raise MaasError(str(exc))
+    for what in ("users", "teams", "api_keys", "models"):
+        for n, item in enumerate(p[what], 1):
+            if not item.get("name"):
+                raise MaasError("%s entry #%d has no name" % (what, n))
+    client = module.client
+    logs = usage.read_spend_logs(client, start, end)
+    gateway_users = []
+    if p["flavour"] == "litemaas":     # LiteLLM user id = LiteMaaS UUID; LiteMaaS sets user_alias = username
+        gateway_users = usage.read_paged(client, "/user/list", "users", "LiteLLM users", size_param="page_size")
+    keys_by_hash = {}
+    learned = usage.learned_keys(logs)
+    if any(not (log.get("metadata") or {}).get("user_api_key_alias") and log.get("api_key") not in learned
+           for log in logs):
+        keys = usage.read_paged(client, "/key/list", "keys", "LiteLLM keys", extra={"return_full_object": "true"})
+        keys_by_hash = dict((k.get("token"), k) for k in keys)
+    inventory = usage.Inventory(p["flavour"], p["users"], p["teams"], p["api_keys"], p["models"], gateway_users)
+    rows, totals, series = usage.aggregate(logs, inventory, start, end, keys_by_hash)
+    return dict(changed=False, rows=rows, totals=totals, series=series,
+                period=dict(start=start.isoformat(), end=end.isoformat(),
+                            hourly=(end - start) <= datetime.timedelta(days=2)))
+
+
 def main():
-    spec = dict(GATEWAY_ARGUMENT_SPEC)
-    spec.update(
+    spec = dict(
         flavour=dict(type="str", choices=["litellm", "litemaas"], default="litellm"),
         users=dict(type="list", elements="dict", default=[]),
         teams=dict(type="list", elements="dict", default=[]),
@@ -180,40 +207,7 @@ def main():
         start=dict(type="str"),
         end=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    try:
-        start, end = period(p)
-        for what, items in (("users", p["users"]), ("teams", p["teams"]), ("api_keys", p["api_keys"]),
-                            ("models", p["models"])):
-            for n, item in enumerate(items, 1):
-                if not item.get("name"):
-                    raise ValueError("%s entry #%d has no name" % (what, n))
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    client = None
-    try:
-        client = GatewayClient(**gateway_params(p))
-        logs = usage.read_spend_logs(client, start, end)
-        gateway_users = []
-        if p["flavour"] == "litemaas":
-            gateway_users = usage.read_paged(client, "/user/list", "users", "LiteLLM users", size_param="page_size")
-        keys_by_hash = {}
-        learned = usage.learned_keys(logs)
-        if any(not (log.get("metadata") or {}).get("user_api_key_alias") and log.get("api_key") not in learned
-               for log in logs):
-            keys = usage.read_paged(client, "/key/list", "keys", "LiteLLM keys", extra={"return_full_object": "true"})
-            keys_by_hash = dict((k.get("token"), k) for k in keys)
-        inventory = usage.Inventory(p["flavour"], p["users"], p["teams"], p["api_keys"], p["models"], gateway_users)
-        rows, totals, series = usage.aggregate(logs, inventory, start, end, keys_by_hash)
-    except GatewayError as exc:
-        module.fail_json(msg=str(exc), status=exc.status)
-    finally:
-        if client is not None:
-            client.close()
-    module.exit_json(changed=False, rows=rows, totals=totals, series=series, http_requests=client.requests,
-                     period=dict(start=start.isoformat(), end=end.isoformat(),
-                                 hourly=(end - start) <= datetime.timedelta(days=2)))
+    MaasModule(spec, flavour=LiteLLM).run(report)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ for _p in (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or "").split(os.pathsep):
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas  # noqa: E402
 from ansible_collections.redwood.maas.plugins.module_utils.client import GatewayClient, MaasError  # noqa: E402
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, validate_inventory  # noqa: E402
-from ansible_collections.redwood.maas.plugins.modules import litemaas_settings, litemaas_usage_info  # noqa: E402
+from ansible_collections.redwood.maas.plugins.modules import litemaas_settings  # noqa: E402
 from ansible_collections.redwood.maas.plugins.modules import litemaas_inventory_info  # noqa: E402
 
 SECRET = "a-long-enough-secret-for-hs256-tests-0123"
@@ -99,14 +99,6 @@ def test_settings_merge_keeps_current_values():
     merged, differs = litemaas_settings.merge({"max_budget": 5.0, "tpm_limit": 7}, {"tpm_limit": 8})
     assert merged == {"max_budget": 5.0, "tpm_limit": 8} and differs is True
     assert litemaas_settings.to_api(("max_budget",), merged) == {"maxBudget": 5.0}
-
-
-def test_usage_period_defaults_and_order():
-    import datetime
-    today = datetime.date(2026, 11, 24)
-    assert litemaas_usage_info.period(dict(start_date=None, end_date=None), today) == ("2026-10-25", "2026-11-24")
-    with pytest.raises(MaasError, match="after"):
-        litemaas_usage_info.period(dict(start_date="2026-11-02", end_date="2026-11-01"))
 
 
 def test_key_duration_sets_expiry_only_at_creation():
