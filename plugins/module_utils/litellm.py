@@ -66,16 +66,21 @@ class LiteLLMKind(Kind):
         return "%s '%s'" % (self.kind.replace("_", " "), name)
 
 
+API_KEY_REF = "redwood_api_key_ref"       # model_info field that keeps the api_key reference (to compare it)
+
+
 class ModelKind(LiteLLMKind):
-    """A model deployment: ``model_info.id`` = model name, OpenAI-compatible backend."""
+    """A model deployment: ``model_info.id`` = model name, OpenAI-compatible backend. ``api_key`` is a reference
+    ``os.environ/NAME`` (never a key): LiteLLM reads the key the model server wants from its own environment."""
     kind = "model"
-    fields = ("endpoint", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
+    fields = ("endpoint", "api_key", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
 
     @staticmethod
-    def desired(item, endpoints=None):
+    def desired(item, endpoints=None, api_keys=None):
         cost = item.get("cost") or {}
         endpoint = item.get("endpoint") or (endpoints or {}).get(item["name"])
         out = dict(name=item["name"], state=item.get("state") or "present", endpoint=endpoint,
+                   api_key=(api_keys or {}).get(item["name"]),
                    tpm_limit=item.get("tpm_limit"), rpm_limit=item.get("rpm_limit"))
         for src, dst in (("input_per_1k", "input_cost_per_token"), ("output_per_1k", "output_cost_per_token")):
             if cost.get(src) is not None:
@@ -87,7 +92,7 @@ class ModelKind(LiteLLMKind):
         params = row.get("litellm_params") or {}
         info = row.get("model_info") or {}
         return dict(name=info.get("id") or row.get("model_name"), id=info.get("id"),
-                    model_name=row.get("model_name"), endpoint=params.get("api_base"),
+                    model_name=row.get("model_name"), endpoint=params.get("api_base"), api_key=info.get(API_KEY_REF),
                     input_cost_per_token=params.get("input_cost_per_token"),
                     output_cost_per_token=params.get("output_cost_per_token"),
                     tpm_limit=params.get("tpm"), rpm_limit=params.get("rpm"),
@@ -116,11 +121,14 @@ class ModelKind(LiteLLMKind):
         return None
 
     def _body(self, name, desired):
-        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"), api_key="none",
+        # LiteLLM's OpenAI provider refuses to call an upstream without a key: "none" where the endpoint needs none
+        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"),
+                             api_key=desired.get("api_key") or "none",
                              input_cost_per_token=desired.get("input_cost_per_token"),
                              output_cost_per_token=desired.get("output_cost_per_token"),
                              tpm=desired.get("tpm_limit"), rpm=desired.get("rpm_limit")))
-        return dict(model_name=name, litellm_params=params, model_info={"id": name, MARKER_KEY: MARKER_VALUE})
+        info = _clean({"id": name, MARKER_KEY: MARKER_VALUE, API_KEY_REF: desired.get("api_key")})
+        return dict(model_name=name, litellm_params=params, model_info=info)
 
     def create(self, name, desired, deliver=None):
         try:
@@ -409,7 +417,7 @@ class LiteLLM(Flavour):
 
     def desired(self, inv, current):
         defaults = dict((k, v) for k, v in inv["budget_defaults"].items() if v is not None)
-        return dict(model=[ModelKind.desired(i, inv["endpoints"]) for i in inv["models"]],
+        return dict(model=[ModelKind.desired(i, inv["endpoints"], inv.get("model_api_keys")) for i in inv["models"]],
                     user=[UserKind.desired(i, defaults) for i in inv["users"]],
                     team=[TeamKind.desired(i) for i in inv["teams"]],
                     api_key=[KeyKind.desired(i) for i in inv["api_keys"]])

@@ -26,7 +26,8 @@ import copy
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
 from ansible_collections.redwood.maas.plugins.module_utils.delivery import check_destinations, destination
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_endpoints, validate_inventory
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import (
+    check_api_key_refs, check_endpoints, validate_inventory)
 
 MARKER_KEY = "managed_by"
 MARKER_VALUE = "redwood.maas"
@@ -94,7 +95,8 @@ class Flavour(object):
 
     ``capabilities``: ``gateway`` (name in messages), ``teams``, ``prune``, ``delete_users``,
     ``key_models_required``, ``duration_words`` (read by ``tenants.validate_inventory``), ``roles``
-    (inventory role -> gateway role), ``pending_users`` (users may not exist yet: reported, not failed).
+    (inventory role -> gateway role), ``pending_users`` (users may not exist yet: reported, not failed),
+    ``public_url`` (consumers call another URL than the gateway's: ``public_url`` has no default).
     ``order``: kind names in dependency order."""
 
     name = None
@@ -391,15 +393,17 @@ class Engine(object):
 
 
 def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_force=False, adopt=False,
-        public_url=None, warn=None, endpoints=None):
+        public_url=None, warn=None, endpoints=None, model_api_keys=None):
     """The whole pipeline for a tenant inventory (the bulk modules; single-object modules pass one item).
 
-    ``inventory``: ``models, teams, users, api_keys, budget_defaults`` as in the role's variables."""
+    ``inventory``: ``models, teams, users, api_keys, budget_defaults`` as in the role's variables;
+    ``endpoints``: ``{model: URL}``; ``model_api_keys``: ``{model: os.environ/NAME}`` (the key each model
+    server wants, as a reference to LiteLLM's environment)."""
     models, teams, users, keys, defaults = validate_inventory(
         inventory.get("models"), inventory.get("teams"), inventory.get("users"), inventory.get("api_keys"),
         inventory.get("budget_defaults"), capabilities=flavour.capabilities, prune=prune)
     inv = dict(models=models, teams=teams, users=users, api_keys=keys, budget_defaults=defaults,
-               endpoints=endpoints or {})
+               endpoints=endpoints or {}, model_api_keys=check_api_key_refs(model_api_keys))
     if inventory.get("models") is not None and endpoints is not None:
         check_endpoints(models, endpoints)
     flavour.validate(inv)
@@ -409,6 +413,10 @@ def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_forc
         if dest is not None:
             dests[item["name"]] = dest
     check_destinations(dests)
+    if dests and not public_url and flavour.capabilities.get("public_url"):
+        raise MaasError("public_url (maas_gateway_public_url) is not set: it is the base URL consumers call (LiteLLM's, "
+                        "not %s's), written with each delivered key (%s)"
+                        % (flavour.capabilities["gateway"], ", ".join(sorted(dests)[:3])))
     current = flavour.read(inv)
     flavour.check(inv, current)
     engine = Engine(flavour, dests, kube, check_mode, prune, prune_force, adopt, public_url, warn)

@@ -10,7 +10,8 @@
   by the archive's hash).
 - One PostgreSQL with two databases (litellm, litemaas_db owned by the role litemaas), the fake OpenAI
   upstream (tests/setup/fake_upstream.py: ``litellm.upstream_url`` needs no key, ``secured_upstream_url`` needs
-  ``upstream_key``) and the real LiteLLM proxy (store_model_in_db) come from LiteLLMStack.
+  ``upstream_key``) and the real LiteLLM proxy (store_model_in_db; ``upstream_key`` in its environment as
+  MAAS_VLLM_API_KEY) come from LiteLLMStack.
 - The backend runs as in production (NODE_ENV=production, sslmode=disable) with mock OAuth
   (OAUTH_MOCK_ENABLED=true): only mock users 0 admin@example.com, 1 user@example.com and
   2 readonly@example.com can log in; a user row exists after its first login.
@@ -42,6 +43,8 @@ from litellm_stack import LiteLLMStack, _raise_exit, _stop, free_ports, wait_htt
 
 MOCK_USERS = ("admin@example.com", "user@example.com", "readonly@example.com")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+UPSTREAM_KEY_VAR = "MAAS_VLLM_API_KEY"
+DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"       # LiteMaaS 0.4.0's DefaultTeamService
 JOB_TEMPLATE = os.path.join(REPO, "templates", "litemaas", "automation-user-job.yaml.j2")
 
 
@@ -81,7 +84,10 @@ class LiteMaaSStack(object):
         self.extra_env = extra_env or {}
         # upstream: unique completion ids (LiteLLM's spend log key) and /secured/v1 that needs upstream_key
         self.upstream_key = "upstream-" + secrets.token_hex(8)
+        # LiteLLM has the upstream's key in its environment as the host roles give it vLLM's (MAAS_VLLM_API_KEY):
+        # models registered with api_key os.environ/MAAS_VLLM_API_KEY reach the secured upstream
         self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",),
+                                    extra_env={UPSTREAM_KEY_VAR: self.upstream_key},
                                     upstream=[os.path.join(HERE, "fake_upstream.py"), self.upstream_key])
         self.proc = None
         self.jwt_secret = secrets.token_hex(32)
@@ -198,13 +204,24 @@ class LiteMaaSStack(object):
             return urllib.parse.parse_qs(fragment)["token"][0]
 
     def insert_user(self, username, email=None, roles=("user",)):
-        """A user row as a first OAuth login inserts it (provider openshift), without logging in: for users the
-        mock OAuth flow does not have (it has only three). Returns the user's id."""
+        """A user as a first OAuth login makes it, without logging in (the mock OAuth flow has only three users): the
+        row in ``users`` (provider openshift, LiteMaaS's default limits), a member of LiteMaaS's default team, and
+        the LiteLLM user LiteMaaS creates at that login (same id, e-mail, alias, limits, team). Returns the id."""
         email = email or (username if "@" in username else username + "@example.edu")
         sql = ("INSERT INTO users (username, email, full_name, oauth_provider, oauth_id, roles, last_login_at) "
-               "VALUES ('%s', '%s', '%s', 'openshift', '%s', '{%s}', NOW()) RETURNING id"
+               "VALUES ('%s', '%s', '%s', 'openshift', '%s', '{%s}', NOW()) "
+               "RETURNING id, COALESCE(max_budget, 0), COALESCE(tpm_limit, 0), COALESCE(rpm_limit, 0)"
                % (username, email, username, uuid.uuid4(), ",".join(roles)))
-        return self.psql(sql).strip().splitlines()[0]
+        user_id, budget, tpm, rpm = self.psql(sql).strip().splitlines()[0].split("|")
+        self.psql("INSERT INTO team_members (team_id, user_id, role, joined_at) SELECT id, '%s', 'member', NOW() "
+                  "FROM teams WHERE id = '%s' ON CONFLICT DO NOTHING" % (user_id, DEFAULT_TEAM_ID))
+        body = dict(user_id=user_id, user_email=email, user_alias=username,
+                    user_role="proxy_admin" if "admin" in roles else "internal_user", auto_create_key=False,
+                    max_budget=float(budget) or None, tpm_limit=int(tpm) or None, rpm_limit=int(rpm) or None)
+        with self.litellm_api() as api:
+            teams = api.get("/team/info", params={"team_id": DEFAULT_TEAM_ID}).status_code == 200
+            api.post("/user/new", json=dict(body, teams=[DEFAULT_TEAM_ID]) if teams else body).raise_for_status()
+        return user_id
 
     def api(self, token=None):
         """An httpx client on the backend, authenticated with ``token`` (default: the admin key, reads only)."""

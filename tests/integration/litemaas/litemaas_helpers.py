@@ -74,12 +74,17 @@ def run_tasks(workdir, lm, tasks, *args, **kwargs):
     return run_playbook(workdir, {}, *args, playbook=path, **kwargs)
 
 
-def admin_put_model(lm, model_id, body):
-    """What an admin does by hand in the portal: change a model (e.g. make it restricted)."""
+def request_as(lm, user, method, path, body=None, roles=("user",)):
+    """A request as ``user`` ({id, username, email}) makes it in the portal (a JWT minted for it), e.g. asking for
+    a subscription; returns the JSON answer."""
     import jwt
     now = int(time.time())
-    a = lm.automation
-    token = jwt.encode(dict(userId=a["id"], username=a["username"], email=a["email"], roles=["admin", "user"],
+    token = jwt.encode(dict(userId=user["id"], username=user["username"], email=user["email"], roles=list(roles),
                             iat=now, exp=now + 120), lm.jwt_secret, algorithm="HS256")
     with lm.api(token) as api:
-        api.put("/api/v1/admin/models/%s" % model_id, json=body).raise_for_status()
+        return api.request(method, path, json=body).raise_for_status().json()
+
+
+def admin_request(lm, method, path, body=None):
+    """What an admin does by hand in the portal (make a model restricted, a key, ...), with an admin's JWT."""
+    return request_as(lm, lm.automation, method, path, body, roles=("admin", "user"))

@@ -3,6 +3,7 @@
 """The real LiteMaaS 0.4.0 test fixture itself: what the other tests rely on."""
 
 import time
+import uuid
 
 import jwt
 
@@ -58,7 +59,18 @@ def test_request_log_counts_writes_per_client(litemaas):
 
 
 def test_insert_user_makes_a_user_as_a_first_login_would(litemaas):
-    user_id = litemaas.insert_user("stack-probe")
+    """As mock user 0's login did: a LiteMaaS user and a LiteLLM user with the same id and limits, in the default
+    team (without the LiteLLM user, LiteMaaS retries a 404 from LiteLLM three times on every read of the user)."""
+    name = "stack-probe-%s" % uuid.uuid4().hex[:6]
+    user_id = litemaas.insert_user(name)
+    litemaas.login(0)
     with litemaas.api() as api:
         detail = api.get("/api/v1/admin/users/%s" % user_id).raise_for_status().json()
-    assert detail["username"] == "stack-probe" and detail["roles"] == ["user"] and detail["isActive"] is True
+        (admin,) = api.get("/api/v1/users/", params={"search": MOCK_USERS[0]}).raise_for_status().json()["data"]
+    assert detail["username"] == name and detail["roles"] == ["user"] and detail["isActive"] is True
+    with litemaas.litellm_api() as api:
+        made = api.get("/user/info", params={"user_id": user_id}).raise_for_status().json()["user_info"]
+        logged_in = api.get("/user/info", params={"user_id": admin["id"]}).raise_for_status().json()["user_info"]
+    assert (made["max_budget"], made["tpm_limit"], made["rpm_limit"]) == \
+        (detail["maxBudget"], detail["tpmLimit"], detail["rpmLimit"])
+    assert made["teams"] == logged_in["teams"] and made["user_alias"] == name

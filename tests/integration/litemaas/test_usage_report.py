@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from litemaas_helpers import admin_put_model, chat, connection, read_env, run_playbook, wait_for
+from litemaas_helpers import chat, connection, read_env, run_playbook, wait_for
 
 SPECIAL = ("(not in the inventory: master key, deleted keys, unknown owners)", "(models not in the inventory)")
 FIGURES = ("requests", "failed_requests", "prompt_tokens", "completion_tokens")
@@ -90,13 +90,11 @@ def test_usage_report_litemaas_equals_litellm_records(litemaas, play, tmp_path, 
                         deliver_to=dict(file=str(tmp_path / ("%s.env" % n)))))
                for n in ("ka", "kr", "kv", "kb"))
     key["kb"]["max_budget"] = 0.01          # each call costs 0.035: the second one is refused (422)
-    inv = dict(connection(litemaas), maas_gateway_url=litemaas.litellm.url,
+    inv = dict(connection(litemaas),
                maas_models=[dict(name=m, endpoint=litemaas.litellm.upstream_url,
                                  cost=dict(input_per_1k=0.5, output_per_1k=1.5))],
                maas_users=[dict(name=ua), dict(name=ub)], maas_api_keys=list(key.values()))
     assert play(inv).rc == 0
-    # TODO(issue 9): the flavour registers models without an upstream api_key; until it does, an admin adds one
-    admin_put_model(litemaas, m, {"api_key": "placeholder"})
     secrets = dict((n, read_env(k["deliver_to"]["file"])["OPENAI_API_KEY"]) for n, k in key.items())
     token = litemaas.login(0)
     with litemaas.api(token) as api:        # keys people made in the portal: ua's own, and one of uc (not listed)
