@@ -24,19 +24,6 @@ options:
     # Options of the bulk modules only.
     BULK = r"""
 options:
-  model_api_keys:
-    description:
-      - "C({model name: os.environ/NAME}): the key LiteLLM sends to that model's server, as a reference to a
-        variable of LiteLLM's own environment, never the key itself (C(maas_model_api_key_refs); the host
-        roles put vLLM's key in C(MAAS_VLLM_API_KEY) there; on OpenShift, give LiteLLM the variable from a
-        Secret)."
-      - With LiteLLM the reference is kept in the model's C(model_info) and compared. LiteMaaS registers it
-        in LiteLLM as it is; it is sent with every create and update of the model but cannot be compared
-        (LiteMaaS never shows a model's key).
-      - Models not listed get the placeholder C(none) (LiteLLM refuses to call an upstream without a key;
-        vLLM without C(--api-key) accepts any).
-    type: dict
-    default: {}
   prune:
     description:
       - Delete objects carrying the C(managed_by=redwood.maas) marker that are not listed. Objects

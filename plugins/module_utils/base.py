@@ -46,7 +46,6 @@ BULK = dict(
     ENGINE,
     models=dict(type="list", elements="dict", default=[]),
     model_endpoints=dict(type="dict", default={}),
-    model_api_keys=dict(type="dict", default={}, no_log=False),
     budget_defaults=dict(type="dict", default={}),
     teams=dict(type="list", elements="dict", default=[]),
     users=dict(type="list", elements="dict", default=[]),
@@ -103,8 +102,7 @@ class MaasModule(AnsibleModule):
         """The body of a bulk module: the whole inventory through the engine."""
         from ansible_collections.redwood.maas.plugins.module_utils.reconcile import run
         inventory = dict((k, self.params[k]) for k in ("models", "teams", "users", "api_keys", "budget_defaults"))
-        return run(self.flavour(), inventory, endpoints=self.params["model_endpoints"],
-                   model_api_keys=self.params["model_api_keys"], **self.engine_options())
+        return run(self.flavour(), inventory, endpoints=self.params["model_endpoints"], **self.engine_options())
 
     def run_one(self, inventory_list, fields, endpoints=None):
         """The body of a single-object module: the options as a one-entry inventory, through the engine."""

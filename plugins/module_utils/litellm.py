@@ -8,6 +8,11 @@ All I/O goes through ``client.GatewayClient``; planning, execution and delivery 
 first and then sent as ``key`` to ``/key/generate``: a retried create is harmless, and a create is
 proven by reading the key back (its ``token`` is the SHA-256 hex of the secret, as LiteLLM 1.106.2's
 ``hash_token`` computes it).
+
+The key LiteLLM sends to a model server is never in the inventory: ``model_api_key_refs`` names, per model, a
+variable of LiteLLM's own environment (``os.environ/NAME``, resolved by LiteLLM when it loads the model; the
+host roles put vLLM's key there as ``MAAS_VLLM_API_KEY``). The reference is a compared field of the model,
+kept in its ``model_info`` because LiteLLM never shows ``litellm_params.api_key`` back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +20,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import re
 import secrets
+
+try:
+    from urllib.parse import quote
+except ImportError:           # Python 2 (sanity's compile test)
+    from urllib import quote
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import MARKER_KEY, MARKER_VALUE, Flavour, Kind
@@ -25,6 +36,9 @@ PAGE_SIZE = 100            # the maximum LiteLLM 1.106 accepts on /user/list, /k
 LIMIT_FIELDS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 CREATOR = "default_user_id"   # LiteLLM adds the creating admin to every team it makes
 MARKER = {MARKER_KEY: MARKER_VALUE}
+API_KEY_REF = "redwood_api_key_ref"          # model_info field holding a model's api_key_ref
+API_KEY_REF_RE = re.compile(r"^os\.environ/[A-Za-z_][A-Za-z0-9_]*$")
+NO_KEY = "none"       # LiteLLM's OpenAI provider wants some api_key even for a server that asks for none
 
 
 def paged(client, path, items_key, what, params=None, size_param="page_size"):
@@ -66,21 +80,21 @@ class LiteLLMKind(Kind):
         return "%s '%s'" % (self.kind.replace("_", " "), name)
 
 
-API_KEY_REF = "redwood_api_key_ref"       # model_info field that keeps the api_key reference (to compare it)
-
-
 class ModelKind(LiteLLMKind):
-    """A model deployment: ``model_info.id`` = model name, OpenAI-compatible backend. ``api_key`` is a reference
-    ``os.environ/NAME`` (never a key): LiteLLM reads the key the model server wants from its own environment."""
+    """A model deployment: ``model_info.id`` = model name, OpenAI-compatible backend.
+
+    ``api_key_ref`` (``os.environ/NAME`` or None) is what LiteLLM sends to the backend as its api_key: a
+    reference, never a secret, so it is compared and shown in diff mode like the endpoint. None in the
+    desired item leaves the current one in place."""
     kind = "model"
-    fields = ("endpoint", "api_key", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
+    fields = ("endpoint", "api_key_ref", "input_cost_per_token", "output_cost_per_token", "tpm_limit", "rpm_limit")
 
     @staticmethod
-    def desired(item, endpoints=None, api_keys=None):
+    def desired(item, endpoints=None, api_key_refs=None):
         cost = item.get("cost") or {}
         endpoint = item.get("endpoint") or (endpoints or {}).get(item["name"])
         out = dict(name=item["name"], state=item.get("state") or "present", endpoint=endpoint,
-                   api_key=(api_keys or {}).get(item["name"]),
+                   api_key_ref=(api_key_refs or {}).get(item["name"]),
                    tpm_limit=item.get("tpm_limit"), rpm_limit=item.get("rpm_limit"))
         for src, dst in (("input_per_1k", "input_cost_per_token"), ("output_per_1k", "output_cost_per_token")):
             if cost.get(src) is not None:
@@ -92,7 +106,8 @@ class ModelKind(LiteLLMKind):
         params = row.get("litellm_params") or {}
         info = row.get("model_info") or {}
         return dict(name=info.get("id") or row.get("model_name"), id=info.get("id"),
-                    model_name=row.get("model_name"), endpoint=params.get("api_base"), api_key=info.get(API_KEY_REF),
+                    model_name=row.get("model_name"), endpoint=params.get("api_base"),
+                    api_key_ref=info.get(API_KEY_REF),
                     input_cost_per_token=params.get("input_cost_per_token"),
                     output_cost_per_token=params.get("output_cost_per_token"),
                     tpm_limit=params.get("tpm"), rpm_limit=params.get("rpm"),
@@ -120,15 +135,14 @@ class ModelKind(LiteLLMKind):
                 return cur
         return None
 
-    def _body(self, name, desired):
-        # LiteLLM's OpenAI provider refuses to call an upstream without a key: "none" where the endpoint needs none
-        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"),
-                             api_key=desired.get("api_key") or "none",
+    def _body(self, name, desired, current=None):
+        ref = desired.get("api_key_ref") or (current or {}).get("api_key_ref")
+        params = _clean(dict(model="openai/%s" % name, api_base=desired.get("endpoint"), api_key=ref or NO_KEY,
                              input_cost_per_token=desired.get("input_cost_per_token"),
                              output_cost_per_token=desired.get("output_cost_per_token"),
                              tpm=desired.get("tpm_limit"), rpm=desired.get("rpm_limit")))
-        info = _clean({"id": name, MARKER_KEY: MARKER_VALUE, API_KEY_REF: desired.get("api_key")})
-        return dict(model_name=name, litellm_params=params, model_info=info)
+        return dict(model_name=name, litellm_params=params,
+                    model_info=_clean({"id": name, MARKER_KEY: MARKER_VALUE, API_KEY_REF: ref}))
 
     def create(self, name, desired, deliver=None):
         try:
@@ -137,7 +151,10 @@ class ModelKind(LiteLLMKind):
             _created_or_raise(self, name, exc, self.managed)
 
     def update(self, name, desired, current, changes, mark=False):
-        self.client.post("/model/update", what=self.what(name), json=self._body(name, desired), safe=True)
+        """PATCH, not POST /model/update: LiteLLM 1.106.2's POST keeps the stored model_info, so neither the
+        marker (adoption) nor api_key_ref would change. PATCH merges both litellm_params and model_info."""
+        self.client.request("PATCH", "/model/%s/update" % quote(current.get("id") or name, safe=""),
+                            what=self.what(name), json=self._body(name, desired, current), safe=True)
 
     def delete(self, name, current):
         self.client.post("/model/delete", what=self.what(name), json={"id": current.get("id") or name}, safe=True)
@@ -385,12 +402,25 @@ class LiteLLM(Flavour):
                         duration_words=(), roles=UserKind.ROLES)
     order = ("model", "user", "team", "api_key")
 
-    def __init__(self, client, single=False):
-        """``single``: a single-object module; read only the objects named (no references checked)."""
+    def __init__(self, client, single=False, api_key_refs=None):
+        """``single``: a single-object module; read only the objects named (no references checked).
+        ``api_key_refs``: ``{model name: os.environ/NAME}``, the key LiteLLM sends to each model server."""
         super(LiteLLM, self).__init__(client)
         self.single = single
+        self.api_key_refs = api_key_refs or {}
         self.kinds = dict(model=ModelKind(client), user=UserKind(client), team=TeamKind(client),
                           api_key=KeyKind(client))
+
+    @classmethod
+    def from_params(cls, client, params, **kwargs):
+        """litellm_tenants' ``model_api_key_refs``, or litellm_model's ``api_key_ref`` for its one model."""
+        refs = params.get("model_api_key_refs")
+        if params.get("api_key_ref") is not None:
+            refs = {params["name"]: params["api_key_ref"]}
+        return cls(client, api_key_refs=refs, **kwargs)
+
+    def validate(self, inv):
+        check_api_key_refs(self.api_key_refs)
 
     def _items(self, inv):
         return dict(model=inv["models"], user=inv["users"], team=inv["teams"], api_key=inv["api_keys"])
@@ -417,10 +447,23 @@ class LiteLLM(Flavour):
 
     def desired(self, inv, current):
         defaults = dict((k, v) for k, v in inv["budget_defaults"].items() if v is not None)
-        return dict(model=[ModelKind.desired(i, inv["endpoints"], inv.get("model_api_keys")) for i in inv["models"]],
+        return dict(model=[ModelKind.desired(i, inv["endpoints"], self.api_key_refs) for i in inv["models"]],
                     user=[UserKind.desired(i, defaults) for i in inv["users"]],
                     team=[TeamKind.desired(i) for i in inv["teams"]],
                     api_key=[KeyKind.desired(i) for i in inv["api_keys"]])
+
+
+def check_api_key_refs(refs):
+    """Each model's api_key_ref must be ``os.environ/NAME``. The message names the model, never the value
+    (a key pasted there by mistake stays out of the output)."""
+    if not isinstance(refs, dict):
+        raise MaasError("model_api_key_refs must be a mapping {model name: os.environ/NAME}")
+    for name in sorted(refs, key=str):
+        ref = refs[name]
+        if not isinstance(ref, str) or not API_KEY_REF_RE.match(ref):
+            raise MaasError("model '%s': model_api_key_refs['%s'] must be a reference os.environ/NAME to a variable of "
+                            "LiteLLM's environment that holds the model server's key, never the key itself (the value "
+                            "given is not shown)" % (name, name))
 
 
 def check_references(models, teams, users, keys, current):
@@ -454,8 +497,8 @@ def read_info(client, kinds, names=None):
     """What litellm_info returns: plain rows per kind, with spend and the managed flag, no secrets."""
     flavour = LiteLLM(client)
     out = {}
-    for plural, kind in (("users", "user"), ("teams", "team"), ("keys", "api_key"), ("models", "model")):
-        if plural not in kinds:
+    for plural, kind in (("users", "user"), ("teams", "team"), ("api_keys", "api_key"), ("models", "model")):
+        if plural.replace("api_", "") not in kinds:
             continue
         adapter = flavour.kinds[kind]
         rows = []

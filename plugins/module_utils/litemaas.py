@@ -29,6 +29,7 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import check_api_key_refs
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Flavour, Kind
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import present
 
@@ -546,16 +547,23 @@ class LiteMaaS(Flavour):
 
     @classmethod
     def from_params(cls, client, params, **kwargs):
-        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"), **kwargs)
+        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"),
+                   api_key_refs=params.get("model_api_key_refs"), **kwargs)
 
-    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300):
+    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, api_key_refs=None):
+        """``api_key_refs``: ``{model name: os.environ/NAME}`` (litemaas_tenants' ``model_api_key_refs``), the key
+        LiteLLM sends to each model server; LiteMaaS registers the reference in LiteLLM as it is."""
         super(LiteMaaS, self).__init__(client)
+        self.api_key_refs = api_key_refs or {}
         self.api = Api(client, jwt_secret, automation_user, jwt_ttl, read_key=client.secrets[0] if client.secrets
                        else None)
         self.kinds = dict(model=ModelKind(self.api), user=UserKind(self.api),
                           subscription=SubscriptionKind(self.api), api_key=ApiKeyKind(self.api))
         self.pending = []
         self.subscriptions = {}
+
+    def validate(self, inv):
+        check_api_key_refs(self.api_key_refs)
 
     def read(self, inv):
         models = self.kinds["model"].list()
@@ -583,7 +591,7 @@ class LiteMaaS(Flavour):
 
     def desired(self, inv, current):
         return dict(
-            model=[desired_model(m, inv["endpoints"], inv.get("model_api_keys")) for m in inv["models"]],
+            model=[desired_model(m, inv["endpoints"], self.api_key_refs) for m in inv["models"]],
             user=[desired_user(u, inv["budget_defaults"]) for u in inv["users"] if u["name"] not in self.pending],
             subscription=[subscription_targets(sorted(ms), current["subscription"][n], "activate")
                           for n, ms in sorted(self.subscriptions.items())],

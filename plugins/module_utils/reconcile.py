@@ -26,8 +26,7 @@ import copy
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
 from ansible_collections.redwood.maas.plugins.module_utils.delivery import check_destinations, destination
-from ansible_collections.redwood.maas.plugins.module_utils.tenants import (
-    check_api_key_refs, check_endpoints, validate_inventory)
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_endpoints, validate_inventory
 
 MARKER_KEY = "managed_by"
 MARKER_VALUE = "redwood.maas"
@@ -393,17 +392,16 @@ class Engine(object):
 
 
 def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_force=False, adopt=False,
-        public_url=None, warn=None, endpoints=None, model_api_keys=None):
+        public_url=None, warn=None, endpoints=None):
     """The whole pipeline for a tenant inventory (the bulk modules; single-object modules pass one item).
 
     ``inventory``: ``models, teams, users, api_keys, budget_defaults`` as in the role's variables;
-    ``endpoints``: ``{model: URL}``; ``model_api_keys``: ``{model: os.environ/NAME}`` (the key each model
-    server wants, as a reference to LiteLLM's environment)."""
+    ``endpoints``: ``{model: URL}``."""
     models, teams, users, keys, defaults = validate_inventory(
         inventory.get("models"), inventory.get("teams"), inventory.get("users"), inventory.get("api_keys"),
         inventory.get("budget_defaults"), capabilities=flavour.capabilities, prune=prune)
     inv = dict(models=models, teams=teams, users=users, api_keys=keys, budget_defaults=defaults,
-               endpoints=endpoints or {}, model_api_keys=check_api_key_refs(model_api_keys))
+               endpoints=endpoints or {})
     if inventory.get("models") is not None and endpoints is not None:
         check_endpoints(models, endpoints)
     flavour.validate(inv)

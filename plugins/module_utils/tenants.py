@@ -21,9 +21,6 @@ from ansible_collections.redwood.maas.plugins.module_utils.client import MaasErr
 
 InputError = MaasError          # bad input is the same exception type, raised before any write
 
-# the key a model server wants, as a reference to a variable of LiteLLM's own environment (LiteLLM resolves it
-# when it calls the model; the LiteMaaS flavour hands it to LiteMaaS, which registers it in LiteLLM as it is)
-API_KEY_REF_RE = re.compile(r"^os\.environ/[A-Za-z_][A-Za-z0-9_]*$")
 DURATION_RE = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
 DURATION_TEXT = "a number followed by s, m, h, d or mo (e.g. 30s, 30m, 30h, 30d, 1mo)"
 STATES = ("present", "absent")
@@ -217,13 +214,3 @@ def check_endpoints(models, endpoints):
                              "lists it)" % item["name"])
         if not str(endpoint).startswith(("http://", "https://")):
             raise InputError("model '%s': endpoint must be an http(s) URL, got %r" % (item["name"], endpoint))
-
-
-def check_api_key_refs(refs):
-    """``{model: os.environ/NAME}`` (``model_api_keys``): references only, never a key itself (a gateway would
-    store it, and LiteMaaS 0.4.0 logs it). Models the inventory does not list are ignored, as endpoints are."""
-    for name, ref in sorted((refs or {}).items()):
-        if not isinstance(ref, str) or not API_KEY_REF_RE.match(ref):
-            raise InputError("model_api_keys['%s'] must be a reference os.environ/NAME to a variable of LiteLLM's "
-                             "environment (e.g. os.environ/MAAS_VLLM_API_KEY), never the key itself" % name)
-    return dict(refs or {})

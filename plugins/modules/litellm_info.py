@@ -49,7 +49,7 @@ EXAMPLES = r"""
 
 - name: Show it
   ansible.builtin.debug:
-    msg: "{{ spend.keys | map(attribute='spend') | list }}"
+    msg: "{{ spend.api_keys | map(attribute='spend') | list }}"
 """
 
 RETURN = r"""
@@ -68,9 +68,13 @@ teams:
   returned: when C(teams) is in O(kinds)
   type: list
   elements: dict
-keys:
-  description: API keys (name, user, team, models, limits, duration, expires, spend, managed); no secrets.
+api_keys:
+  description:
+    - API keys (name, user, team, models, limits, duration, expires, spend, managed); no secrets.
+    - Until 0.2.0 this was returned as C(keys), which Jinja resolves to the dictionary's C(keys) method
+      (C(result.keys) is not the list). C(keys) is still returned, deprecated, until 1.0.0.
   returned: when C(keys) is in O(kinds)
+  version_added: 0.2.0
   type: list
   elements: dict
 models:
@@ -90,8 +94,17 @@ def main():
                    default=["users", "teams", "keys", "models"]),
         names=dict(type="list", elements="str"),
     )
-    MaasModule(spec, flavour=LiteLLM).run(
-        lambda m: dict(changed=False, **read_info(m.client, m.params["kinds"], m.params["names"])))
+    MaasModule(spec, flavour=LiteLLM).run(info)
+
+
+def info(module):
+    result = dict(changed=False, **read_info(module.client, module.params["kinds"], module.params["names"]))
+    if "api_keys" in result:
+        result["keys"] = result["api_keys"]
+        module.deprecate("The return value 'keys' of litellm_info is renamed 'api_keys' (result.keys is the "
+                         "dictionary's method in Jinja); read 'api_keys'.", version="1.0.0",
+                         collection_name="redwood.maas")
+    return result
 
 
 if __name__ == "__main__":

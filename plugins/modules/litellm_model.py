@@ -35,6 +35,14 @@ options:
   endpoint:
     description: OpenAI-compatible base URL ending in C(/v1), for example C(http://vllm:8000/v1). Required with O(state=present).
     type: str
+  api_key_ref:
+    description:
+      - The key LiteLLM sends to O(endpoint), as a reference C(os.environ/NAME) to a variable of LiteLLM's own
+        environment (for example C(os.environ/MAAS_VLLM_API_KEY) on a host), never the key itself.
+      - Compared like O(endpoint) (kept in C(model_info) as C(redwood_api_key_ref)); not set, a new model gets
+        the placeholder key C(none) and an existing one keeps its reference.
+    type: str
+    version_added: 0.2.0
   cost:
     description: What the gateway charges.
     type: dict
@@ -79,13 +87,14 @@ requests:
 from ansible_collections.redwood.maas.plugins.module_utils.base import SINGLE, MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLLM
 
-FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")
+FIELDS = ("name", "state", "endpoint", "cost", "tpm_limit", "rpm_limit")      # api_key_ref: LiteLLM.from_params
 
 
 def main():
     spec = dict(
         SINGLE,
         endpoint=dict(type="str"),
+        api_key_ref=dict(type="str", no_log=False),
         cost=dict(type="dict", options=dict(input_per_1k=dict(type="float"), output_per_1k=dict(type="float"))),
         tpm_limit=dict(type="int"),
         rpm_limit=dict(type="int"),

@@ -55,6 +55,20 @@ options:
       - "C({model name: base URL}) published by the serving roles; a model's own C(endpoint) wins."
     type: dict
     default: {}
+  model_api_key_refs:
+    description:
+      - "C({model name: os.environ/NAME}): the key LiteLLM sends to that model's server, as a reference to a
+        variable of LiteLLM's own environment, which LiteLLM resolves when it loads the model. Never the key
+        itself: anything else fails, naming the model, before any write. The host roles publish
+        C(maas_model_api_key_refs) (C(os.environ/MAAS_VLLM_API_KEY), which only LiteLLM's environment holds)."
+      - The reference is compared like the endpoint (kept in the model's C(model_info) as
+        C(redwood_api_key_ref)), so a changed reference updates the model and C(--diff) shows it as
+        C(api_key_ref).
+      - A model not listed is created with the placeholder key C(none) (a server that asks for no key);
+        an existing model not listed keeps the reference it has.
+    type: dict
+    default: {}
+    version_added: 0.2.0
   budget_defaults:
     description:
       - Default C(max_budget), C(budget_duration), C(tpm_limit), C(rpm_limit) for users that do not
@@ -98,6 +112,8 @@ EXAMPLES = r"""
       - name: granite-3-1-8b-instruct
         endpoint: http://127.0.0.1:8000/v1
         cost: {input_per_1k: 0.0005, output_per_1k: 0.0015}
+    model_api_key_refs:
+      granite-3-1-8b-instruct: os.environ/MAAS_VLLM_API_KEY
     budget_defaults: {max_budget: 50, budget_duration: 30d}
     users:
       - {name: alice, email: alice@example.edu, role: admin, max_budget: 100}
@@ -149,7 +165,8 @@ from ansible_collections.redwood.maas.plugins.module_utils.litellm import LiteLL
 
 
 def main():
-    MaasModule(BULK, flavour=LiteLLM, kubernetes=True).run(MaasModule.run_bulk)
+    spec = dict(BULK, model_api_key_refs=dict(type="dict", default={}, no_log=False))
+    MaasModule(spec, flavour=LiteLLM, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

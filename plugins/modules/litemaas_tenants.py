@@ -40,6 +40,16 @@ options:
     description: As C(maas_model_endpoints).
     type: dict
     default: {}
+  model_api_key_refs:
+    description:
+      - "As C(maas_model_api_key_refs): C({model name: os.environ/NAME}), the key LiteLLM sends to that model's
+        server, as a reference to a variable of LiteLLM's own environment, never the key itself (anything else
+        fails, naming the model, before any write)."
+      - LiteMaaS registers the reference in LiteLLM as it is. It is sent with every create and update of the
+        model but cannot be compared (LiteMaaS never shows a model's key). Models not listed get the
+        placeholder C(none) (LiteLLM refuses to call an upstream without a key).
+    type: dict
+    default: {}
   budget_defaults:
     description: As C(maas_budget_defaults); limits of users that do not set their own.
     type: dict
@@ -119,7 +129,8 @@ from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteM
 
 
 def main():
-    MaasModule(BULK, flavour=LiteMaaS, kubernetes=True).run(MaasModule.run_bulk)
+    spec = dict(BULK, model_api_key_refs=dict(type="dict", default={}, no_log=False))
+    MaasModule(spec, flavour=LiteMaaS, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

@@ -86,15 +86,15 @@ def processes_in(directory):
     return pids
 
 
-@pytest.fixture(scope="session")
-def journey():
+def journey_in_own_state_dir(cls, prefix):
+    """A journey of class cls in a new state dir; afterwards everything it started is stopped, even
+    after a failure: teardown (purge), then any supervisord left behind (its children die with it),
+    then any process still running from the state dir. MAAS_E2E_KEEP=1 keeps the dir."""
     # Not under pytest's tmp_path: /tmp/pytest-of-root is 0700 and PostgreSQL runs as user postgres.
-    state_dir = tempfile.mkdtemp(prefix="maas-e2e-", dir="/tmp")
+    state_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     os.chmod(state_dir, 0o755)
-    j = Journey(state_dir)
+    j = cls(state_dir)
     yield j
-    # Stop everything this test started, even after a failure: teardown (purge), then any
-    # supervisord left behind (its children die with it).
     j.run("playbooks/teardown.yml", "-e", "maas_purge=true", timeout=300)
     pid = j.supervisord_pid()
     if pid:
@@ -109,3 +109,8 @@ def journey():
             pass
     if not os.environ.get("MAAS_E2E_KEEP"):
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def journey():
+    yield from journey_in_own_state_dir(Journey, "maas-e2e-")

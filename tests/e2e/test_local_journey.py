@@ -1,8 +1,10 @@
 """End to end, for real (no stand-ins): the README's local journey on this machine.
 
-fresh site.yml -> smoke call answers with token usage -> second run changed=0 -> usage report
-contains the smoke calls -> the capped key is refused -> teardown leaves no process running.
-The tests run in this order and share one deployment (the `journey` fixture).
+fresh site.yml (the repository root's) -> smoke call answers with token usage -> vLLM refuses
+calls without its key -> the systemd units of every service pass `systemd-analyze verify` ->
+second run changed=0 -> usage report contains the smoke calls -> the capped key is refused ->
+teardown leaves no process running. The tests run in this order and share one deployment (the
+`journey` fixture).
 """
 import csv
 import os
@@ -58,7 +60,7 @@ def test_port_in_use_fails_before_any_change(journey, tmp_path):
         port = busy.getsockname()[1]
         journey.write_vars(maas_host_postgres_port=port, maas_host_state_dir=str(tmp_path / "state"))
         try:
-            proc = journey.run("playbooks/site.yml", timeout=600)
+            proc = journey.run("site.yml", timeout=600)
         finally:
             journey.write_vars()
     assert proc.returncode != 0
@@ -74,7 +76,7 @@ def test_port_in_use_fails_before_any_change(journey, tmp_path):
 def test_short_memory_disk_or_missing_python_fails_before_any_change(journey, tmp_path, bad, message):
     journey.write_vars(maas_host_state_dir=str(tmp_path / "state"), maas_host_venv_dir=str(tmp_path / "venvs"), **bad)
     try:
-        proc = journey.run("playbooks/site.yml", timeout=600)
+        proc = journey.run("site.yml", timeout=600)
     finally:
         journey.write_vars()
     assert proc.returncode != 0
@@ -83,13 +85,68 @@ def test_short_memory_disk_or_missing_python_fails_before_any_change(journey, tm
 
 
 def test_fresh_site_run_smoke_call_reports_token_usage(journey):
-    proc = journey.run("playbooks/site.yml")
+    proc = journey.run("site.yml")
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     chats = journey.records("chat")
     assert len(chats) == 1 and chats[0]["ok"]
     assert chats[0]["base_url"] == f"http://127.0.0.1:{journey.ports['litellm']}/v1"
     assert chats[0]["usage"]["prompt_tokens"] > 0 and chats[0]["usage"]["completion_tokens"] > 0
-    assert "curl -s" in proc.stdout and "Models as a Service answers at" in proc.stdout
+    assert "Models as a Service answers at" in proc.stdout
+    # The curl command prints as it is (YAML task results), ready to paste, with max_tokens.
+    curl = [l.strip() for l in proc.stdout.splitlines() if "-d '{" in l]
+    assert curl == ['-d \'{"model": "demo-smoke-test", "max_tokens": 32, "messages": [{"role": "user", "content": "Hello"}]}\''], curl
+    assert 'curl -s "$OPENAI_BASE_URL/chat/completions" -H "Authorization: Bearer $OPENAI_API_KEY"' in proc.stdout
+    # The capped key's refusal is explained, and no key is printed.
+    assert "This refusal is the expected outcome: a key stops at its budget" in proc.stdout
+    with open(os.path.join(journey.state_dir, "keys", "smoke.env"), encoding="utf-8") as fh:
+        assert dict(l.strip().split("=", 1) for l in fh if "=" in l)["OPENAI_API_KEY"] not in proc.stdout
+    # No "loop variable 'item' is already in use" warning (nested loops use their own loop_var).
+    assert "is already in use" not in proc.stdout + proc.stderr
+
+
+def test_vllm_refuses_calls_without_its_key_only_litellm_has_it(journey):
+    """Anyone on the machine can reach vLLM's port: without the key it answers 401."""
+    url = f"http://127.0.0.1:{journey.ports['vllm']}/v1"
+    key_file = os.path.join(journey.state_dir, "secrets", "vllm.env")
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    with open(key_file, encoding="utf-8") as fh:
+        key = fh.read().strip().split("=", 1)[1]
+    body = {"model": "demo-smoke-test", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    assert httpx.post(url + "/chat/completions", json=body, timeout=60).status_code == 401
+    assert httpx.post(url + "/chat/completions", json=body, timeout=60,
+                      headers={"Authorization": "Bearer sk-wrong"}).status_code == 401
+    assert httpx.post(url + "/chat/completions", json=body, timeout=120,
+                      headers={"Authorization": "Bearer " + key}).status_code == 200
+    # LiteLLM gets it from its 0600 env file; the key is in no Ansible output and in no command line.
+    with open(os.path.join(journey.state_dir, "litellm", "litellm.env"), encoding="utf-8") as fh:
+        assert f"MAAS_VLLM_API_KEY={key}\n" in fh.read()
+    with open(os.path.join(journey.state_dir, "ansible.log"), encoding="utf-8") as fh:
+        assert key not in fh.read()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                assert key.encode() not in fh.read()
+        except OSError:
+            pass
+
+
+def test_every_service_has_a_systemd_unit_that_systemd_analyze_verifies(journey):
+    """supervisord runs the services here (systemd is not PID 1); the same programs' units are
+    written under <state>/systemd and must pass `systemd-analyze verify` (which also checks that
+    each ExecStart program exists)."""
+    subprocess.run(["bash", "-c", ". tests/setup/common.sh && apt_install systemd"], cwd=REPO, check=True)
+    units_dir = os.path.join(journey.state_dir, "systemd")
+    units = sorted(os.listdir(units_dir))
+    assert units == ["maas-litellm.service", "maas-postgres.service", "maas-vllm-demo-smoke-test.service"]
+    res = subprocess.run(["systemd-analyze", "verify", *units], cwd=units_dir, capture_output=True, text=True,
+                         env={**os.environ, "SYSTEMD_UNIT_PATH": units_dir + ":"}, check=False)
+    assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
+    with open(os.path.join(units_dir, "maas-litellm.service"), encoding="utf-8") as fh:
+        litellm = fh.read()
+    assert "Restart=on-failure" in litellm and "WantedBy=multi-user.target" in litellm
+    assert "After=network.target maas-postgres.service" in litellm and "Wants=maas-postgres.service" in litellm
+    with open(os.path.join(units_dir, "maas-vllm-demo-smoke-test.service"), encoding="utf-8") as fh:
+        assert f"EnvironmentFile={journey.state_dir}/secrets/vllm.env" in fh.read()
 
 
 def test_capped_key_is_refused_once_its_budget_is_spent(journey):
@@ -101,7 +158,7 @@ def test_capped_key_is_refused_once_its_budget_is_spent(journey):
 
 
 def test_second_run_reports_no_change(journey):
-    proc = journey.run("playbooks/site.yml")
+    proc = journey.run("site.yml")
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert recap(proc.stdout)["changed"] == 0, [l for l in proc.stdout.splitlines() if l.startswith("changed:")]
     # The smoke play ran again: another good call, and the capped key is refused straight away.
@@ -113,7 +170,7 @@ def test_second_run_reports_no_change(journey):
 def test_check_mode_on_the_deployed_host_reports_no_change_and_makes_no_call(journey):
     before = len(journey.records("chat")), len(journey.records("until-refused"))
     stamp = os.path.getmtime(os.path.join(journey.state_dir, "litellm", "litellm.env"))
-    proc = journey.run("playbooks/site.yml", "--check", "--diff")
+    proc = journey.run("site.yml", "--check", "--diff")
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert recap(proc.stdout)["changed"] == 0
     assert (len(journey.records("chat")), len(journey.records("until-refused"))) == before
@@ -156,8 +213,9 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
         {"name": f"kill-key-{i}", "owner": {"user": f"kill-user-{i}"}, "models": ["demo-smoke-test"],
          "max_budget": 1, "deliver_to": {"file": journey.state_dir + f"/keys/kill-key-{i}.env"}} for i in range(4)]
     journey.write_vars(maas_users=users, maas_api_keys=keys)
-    log = os.path.join(journey.state_dir, "supervisor", "logs", "maas-litellm.log")
-    offset = os.path.getsize(log)
+    with open(os.path.join(journey.state_dir, "secrets", "litellm-master-key"), encoding="utf-8") as fh:
+        admin = {"Authorization": "Bearer " + fh.read().strip()}
+    gateway = f"http://127.0.0.1:{journey.ports['litellm']}"
     ctl = [os.path.join(os.environ.get("MAAS_CACHE", os.path.expanduser("~/.cache/redwood-maas")),
                         "host-venvs", "supervisor-4.3.0", "bin", "supervisorctl"),
            "-c", os.path.join(journey.state_dir, "supervisor", "supervisord.conf")]
@@ -167,15 +225,20 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
     run = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed = False
     try:
+        # The proxy logs no line per request (LITELLM_LOG=WARNING): watch for the run's first write,
+        # the first new user, through the API instead.
         deadline = time.time() + 900
-        while run.poll() is None and time.time() < deadline:
-            with open(log, encoding="utf-8", errors="replace") as fh:
-                fh.seek(offset)
-                if any(w in fh.read() for w in ('"POST /user/new', '"POST /key/generate', '"POST /user/update')):
+        with httpx.Client(base_url=gateway, headers=admin, timeout=10) as c:
+            while run.poll() is None and time.time() < deadline:
+                try:
+                    written = c.get("/user/info", params={"user_id": "kill-user-0"}).status_code == 200
+                except httpx.HTTPError:
+                    written = False
+                if written:
                     os.kill(pid, signal.SIGKILL)
                     killed = True
                     break
-            time.sleep(0.05)
+                time.sleep(0.05)
         run.wait(timeout=900)
     finally:
         if run.poll() is None:
@@ -192,7 +255,7 @@ def test_killing_litellm_during_a_tenants_run_then_rerunning_converges(journey):
         time.sleep(1)
     proc = journey.run("playbooks/tenants.yml")
     assert proc.returncode == 0, proc.stdout[-6000:]
-    proc = journey.run("playbooks/site.yml")
+    proc = journey.run("site.yml")
     assert proc.returncode == 0 and recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
     with open(os.path.join(journey.state_dir, "secrets", "litellm-master-key"), encoding="utf-8") as fh:
         token = fh.read().strip()

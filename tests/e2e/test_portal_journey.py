@@ -15,18 +15,16 @@ import hmac
 import json
 import os
 import re
-import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import time
 
 import httpx
 import openai
 import pytest
 
-from conftest import REPO, Journey, free_port, processes_in, recap
+from conftest import REPO, Journey, free_port, journey_in_own_state_dir, recap
 from portal_browser import Portal
 from test_local_journey import alive, descendants
 
@@ -83,24 +81,7 @@ class PortalJourney(Journey):
 @pytest.fixture(scope="module")
 def portal_host():
     subprocess.run([os.path.join(REPO, "tests", "setup", "chromium.sh")], check=True, stdout=subprocess.DEVNULL)
-    state_dir = tempfile.mkdtemp(prefix="maas-portal-", dir="/tmp")  # PostgreSQL runs as user postgres
-    os.chmod(state_dir, 0o755)
-    j = PortalJourney(state_dir)
-    yield j
-    j.run("playbooks/teardown.yml", "-e", "maas_purge=true", timeout=300)
-    pid = j.supervisord_pid()
-    if pid:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for pid in processes_in(state_dir):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    if not os.environ.get("MAAS_E2E_KEEP"):
-        subprocess.run(["rm", "-rf", state_dir], check=False)
+    yield from journey_in_own_state_dir(PortalJourney, "maas-portal-")
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,10 @@ class FakeLiteLLM(object):
         if path == "/model/new":
             self.models[body["model_name"]] = dict(model_name=body["model_name"], litellm_params=body["litellm_params"],
                                                    model_info=body["model_info"])
+        elif request.method == "PATCH" and path.startswith("/model/") and path.endswith("/update"):
+            row = self.models[path.split("/")[2]]         # PATCH merges (POST /model/update keeps model_info)
+            row["litellm_params"].update(body["litellm_params"])
+            row["model_info"].update(body["model_info"])
         elif path == "/user/new":
             self.users[body["user_id"]] = dict(body)
         elif path == "/key/generate":
@@ -261,3 +265,33 @@ def test_client_waits_for_a_drained_rate_limit_window_before_the_next_request():
     assert waits == []                           # the answer is returned at once ...
     client.get("/b")
     assert len(waits) == 1 and 6 < waits[0] <= 7 and client.rate_limited == 0   # ... the next request waits
+
+
+def test_litellm_model_api_key_ref_is_compared_kept_and_checked_before_any_request(tmp_path):
+    fake = FakeLiteLLM()
+    inv = dict(models=[dict(name="m", endpoint="http://up/v1")])
+    ref = "os.environ/MAAS_VLLM_API_KEY"
+    reconcile.run(LiteLLM(client_for(fake)), inv)
+    assert fake.models["m"]["litellm_params"]["api_key"] == "none"
+    assert "redwood_api_key_ref" not in fake.models["m"]["model_info"]
+    out = reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv, check_mode=True)
+    assert out["summary"]["model"]["updated"] == ["m"]
+    assert (out["diff"]["before"]["model/m"]["api_key_ref"], out["diff"]["after"]["model/m"]["api_key_ref"]) == (None, ref)
+    reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv)
+    assert fake.models["m"]["litellm_params"]["api_key"] == ref
+    assert fake.models["m"]["model_info"]["redwood_api_key_ref"] == ref
+    assert not reconcile.run(LiteLLM(client_for(fake), api_key_refs={"m": ref}), inv)["changed"]
+    # not named: kept, also when another field of the model changes
+    inv["models"][0]["tpm_limit"] = 10
+    assert reconcile.run(LiteLLM(client_for(fake)), inv)["summary"]["model"]["updated"] == ["m"]
+    assert fake.models["m"]["litellm_params"]["api_key"] == ref
+    # a key, not a reference: refused before any request, without showing it; from the module options too
+    fake.log = []
+    for refs in ({"m": "sk-0123456789"}, {"m": "os.environ/"}, {"m": 12}, {"m": "os.environ/A B"}):
+        with pytest.raises(MaasError, match=r"model 'm': model_api_key_refs\['m'\] must be a reference") as err:
+            reconcile.run(LiteLLM(client_for(fake), api_key_refs=refs), inv)
+        assert "sk-0123456789" not in str(err.value)
+    assert fake.log == []
+    assert LiteLLM.from_params(None, dict(model_api_key_refs={"m": ref})).api_key_refs == {"m": ref}
+    assert LiteLLM.from_params(None, dict(name="m", api_key_ref=ref), single=True).api_key_refs == {"m": ref}
+    assert LiteLLM.from_params(None, dict(name="u")).api_key_refs == {}

@@ -23,8 +23,8 @@ def test_single_object_modules_create_then_change_nothing(gateway, api, play, ui
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     info = first.task("Info")
     assert [u["name"] for u in info["users"]] == [uid + "-dora"] and info["users"][0]["max_budget"] == 20
-    assert info["keys"][0]["user"] == uid + "-dora" and info["keys"][0]["managed"] is True
-    assert "token" not in info["keys"][0] and "spend" in info["keys"][0]
+    assert info["api_keys"][0]["user"] == uid + "-dora" and info["api_keys"][0]["managed"] is True
+    assert "token" not in info["api_keys"][0] and "spend" in info["api_keys"][0]
     secret = open(key_file).read().split("OPENAI_API_KEY=")[1].split()[0]
     assert secret not in first.out
 
