@@ -17,8 +17,9 @@ description:
     C(tenants) role with C(maas_gateway=litemaas). It validates the whole inventory first (as
     M(redwood.maas.litemaas_inventory_info)) and sends no request if anything is wrong; it reads every user and
     model once.
-  - A user's roles are set only when the inventory gives the user a C(role) (C(admin-readonly) becomes C(adminReadonly);
-    C(user) is always kept); otherwise the roles LiteMaaS took from OpenShift groups are left alone.
+  - A user's roles are set only when the inventory gives the user a C(role) (the server's role ids C(admin),
+    C(admin-readonly), C(user); C(user) is always kept); otherwise the roles LiteMaaS took from OpenShift groups
+    are left alone.
   - Users who have not logged in yet are reported in RV(pending_users) (with the keys they own) and handled on a
     later run.
   - A new key's secret is delivered to its C(deliver_to) (file or Kubernetes Secret) as soon as LiteMaaS answers
