@@ -123,6 +123,21 @@ def test_model_api_key_is_the_placeholder_or_a_reference_and_never_compared():
     assert kind._payload("m", want)["api_key"] == ref and "api_key" not in kind.fields
 
 
+def test_model_api_key_refs_option_is_checked_before_any_request():
+    """litemaas_tenants' model_api_key_refs: references only; a key pasted there fails naming the model, not
+    showing the key, before LiteMaaS is asked anything."""
+    from ansible_collections.redwood.maas.plugins.module_utils import reconcile
+    ref = "os.environ/MAAS_VLLM_API_KEY"
+    params = dict(jwt_secret=SECRET, automation_user=USER, jwt_ttl=300)
+    assert litemaas.LiteMaaS.from_params(GatewayClient("http://h"), dict(params, model_api_key_refs={"m": ref})) \
+        .api_key_refs == {"m": ref}
+    client = GatewayClient("http://127.0.0.1:9")
+    flavour = litemaas.LiteMaaS.from_params(client, dict(params, model_api_key_refs={"m": "sk-0123456789"}))
+    with pytest.raises(MaasError, match=r"model 'm': model_api_key_refs\['m'\] must be a reference") as err:
+        reconcile.run(flavour, dict(models=[dict(name="m", endpoint="http://up/v1")]))
+    assert "sk-0123456789" not in str(err.value) and client.requests == 0
+
+
 def test_new_subscriptions_are_active_at_once_pending_ones_follow_the_policy():
     """0.4.0's admin API makes a subscription ACTIVE, restricted model or not; pending ones (asked for in the
     portal, or moved there when a model was made restricted) are approved, denied or kept; the bulk module makes
