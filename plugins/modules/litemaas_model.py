@@ -36,7 +36,7 @@ options:
   endpoint_api_key:
     description:
       - API key LiteLLM sends to the endpoint, if it needs one. Best a reference C(os.environ/NAME) to a variable of
-        LiteLLM's environment (the host roles set C(MAAS_VLLM_API_KEY) there): LiteMaaS registers it in LiteLLM as it
+        LiteLLM's environment (the host roles set C(MAAS_VLLM_API_KEY) there); LiteMaaS registers it in LiteLLM as it
         is, and the key itself is then stored and logged nowhere else. A literal key works too (LiteMaaS stores it
         encrypted; its 0.4.0 backend logs model api_key values at log level C(info)).
       - Without it the placeholder C(none) is sent (LiteLLM refuses to call an OpenAI-compatible upstream without a

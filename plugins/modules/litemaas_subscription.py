@@ -14,13 +14,13 @@ version_added: "0.1.0"
 description:
   - Ensures a LiteMaaS 0.4.0 user is subscribed to O(models) (V(present)) or not (V(absent)).
   - A subscription this module creates is C(active) at once, also for a restricted model (LiteMaaS 0.4.0's admin
-    API bypasses approval). Subscriptions that wait for an admin (status C(pending): asked for in the portal, or
+    API bypasses approval). Subscriptions that wait for an admin (status C(pending), asked for in the portal, or
     moved there when the model was made restricted) are decided by O(pending=approve) or O(pending=deny).
     LiteMaaS answers HTTP 200 even when every approval failed, so the module reads C(successful), C(failed) and
     C(errors) and fails on any failure. A C(denied) subscription stays denied (the bulk module
     M(redwood.maas.litemaas_tenants) makes every listed one active, as LiteMaaS itself does when an admin gives a
     key the model). A C(cancelled) one is made active again.
-  - V(absent) DELETES the active or pending subscriptions (LiteMaaS 0.4.0 has no admin cancel): LiteMaaS also
+  - V(absent) DELETES the active or pending subscriptions (LiteMaaS 0.4.0 has no admin cancel); LiteMaaS also
     removes the model from the user's keys and revokes keys left without a model.
   - A user who has not logged in yet is reported as pending (C(changed=false)).
 extends_documentation_fragment:
