@@ -108,10 +108,10 @@ def test_subscription_module_check_mode_predicts_each_pending_policy_and_absent(
         ask_in_portal(litemaas, users[policy], restr)
     admin_request(litemaas, "POST", "/api/v1/admin/users/%s/subscriptions" % users["absent"]["id"],
                   {"modelIds": [open_m]})
-    tasks = [{"name": p, L + "litemaas_subscription": dict(user=users[p]["username"], models=[open_m, restr],
-                                                            pending=p)} for p in ("keep", "deny", "approve")]
-    tasks.append({"name": "absent", L + "litemaas_subscription": dict(user=users["absent"]["username"],
-                                                                       models=[open_m], state="absent")})
+    tasks = [{"name": p, L + "litemaas_subscription": dict(
+        user=users[p]["username"], models=[open_m, restr], pending=p)} for p in ("keep", "deny", "approve")]
+    tasks.append({"name": "absent", L + "litemaas_subscription": dict(
+        user=users["absent"]["username"], models=[open_m], state="absent")})
     check, applied = check_then_apply(litemaas, tasks_run, tasks)
     expected = dict(keep={open_m: "active", restr: "pending"}, deny={open_m: "active", restr: "denied"},
                     approve={open_m: "active", restr: "active"}, absent={open_m: "none"})

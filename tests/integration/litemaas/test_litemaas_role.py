@@ -80,8 +80,9 @@ def test_journey_apply_chat_budget_noop_check_diff_rotate_revoke(litemaas, play,
     env = dict((n, read_env(p)) for n, p in path.items())
     for n, p in path.items():
         assert env[n]["OPENAI_BASE_URL"] == litemaas.litellm.url + "/v1" and stat.S_IMODE(os.stat(p).st_mode) == 0o600
-    for secret in [e["OPENAI_API_KEY"] for e in env.values()] + [litemaas.jwt_secret, litemaas.admin_key,
-                                                                  litemaas.litellm.master_key, litemaas.upstream_key]:
+    secrets = [e["OPENAI_API_KEY"] for e in env.values()]
+    secrets += [litemaas.jwt_secret, litemaas.admin_key, litemaas.litellm.master_key, litemaas.upstream_key]
+    for secret in secrets:
         assert secret not in run.out, "a secret leaked into the -vvv output"
     assert "eyJhbGciOiJIUzI1NiIs" not in run.out, "a minted JWT leaked into the -vvv output"
     sent = litemaas.requests(mark, "redwood.maas")
