@@ -40,9 +40,13 @@ LIVE = ("active", "pending")
 # no role: a user given it has no read-only admin rights)
 ROLES = {"admin": "admin", "admin-readonly": "admin-readonly", "user": "user"}
 DURATION_WORDS = ("daily", "weekly", "monthly", "yearly")
-# budget_duration is stored as given. The portal's forms show only daily/weekly/monthly/yearly (any other value shows
-# as "None (no auto-reset)"), but these words are NOT 24h/7d/30d: LiteLLM 1.106.2 resets "monthly" at the start of
-# the next calendar month (measured), so 30d is not rewritten to monthly; write "monthly" in the inventory to see it.
+# budget_duration as the portal shows it: its forms know only these words (any other value shows as "None (no
+# auto-reset)"), and LiteLLM reads them as exactly these durations (daily = 24h, weekly = 7d, monthly = 30d)
+PORTAL_DURATIONS = {"1d": "daily", "24h": "daily", "7d": "weekly", "30d": "monthly"}
+
+
+def portal_duration(value):
+    return PORTAL_DURATIONS.get(value, value)
 
 
 def _b64(data):
@@ -312,6 +316,7 @@ def desired_user(item, defaults=None):
         want["roles"] = sorted(set(ROLES[r] for r in roles) | {"user"})
     for field, dummy in BUDGET_FIELDS:
         want[field] = item.get(field) if item.get(field) is not None else (defaults or {}).get(field)
+    want["budget_duration"] = portal_duration(want["budget_duration"])
     return want
 
 
@@ -514,6 +519,7 @@ def desired_key(item):
     want = dict(name=item["name"], state=item.get("state") or "present", owner=owner,
                 rotate=bool(item.get("rotate")), lifetime=item.get("duration"))
     want.update(dict((f, item.get(f)) for f, dummy in KEY_FIELDS))
+    want["budget_duration"] = portal_duration(want["budget_duration"])
     if want["state"] == "present":
         if not want["models"]:
             raise MaasError("%s: models must list at least one model (an empty list means ALL models in LiteLLM)"

@@ -85,10 +85,11 @@ def test_user_roles_use_the_shared_vocabulary_and_always_include_user():
     assert "roles" not in litemaas.desired_user(dict(name="b")), "roles left alone"
 
 
-@pytest.mark.parametrize("inventory,sent", [("30d", "30d"), ("7d", "7d"), ("24h", "24h"), ("monthly", "monthly"),
-                                            ("45d", "45d"), (None, None)])
-def test_budget_durations_are_sent_as_given(inventory, sent):
-    """Not rewritten to the portal's words: LiteLLM resets "monthly" on the 1st of the next month, not in 30 days."""
+@pytest.mark.parametrize("inventory,sent", [("30d", "monthly"), ("7d", "weekly"), ("24h", "daily"), ("1d", "daily"),
+                                            ("monthly", "monthly"), ("45d", "45d"), (None, None)])
+def test_budget_durations_are_sent_as_the_words_the_portal_shows(inventory, sent):
+    """The portal's forms know only daily/weekly/monthly/yearly (30d showed as "None (no auto-reset)"); LiteLLM
+    reads the words as exactly 24h, 7d and 30d."""
     assert litemaas.desired_user(dict(name="u", budget_duration=inventory))["budget_duration"] == sent
     assert litemaas.desired_user(dict(name="u"), dict(budget_duration=inventory))["budget_duration"] == sent
     key = litemaas.desired_key(dict(name="k", owner="u", models=["m"], budget_duration=inventory))
