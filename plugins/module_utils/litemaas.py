@@ -41,7 +41,7 @@ LIVE = ("active", "pending")
 ROLES = {"admin": "admin", "admin-readonly": "admin-readonly", "user": "user"}
 DURATION_WORDS = ("daily", "weekly", "monthly", "yearly")
 # budget_duration as the portal shows it: its forms know only these words (any other value shows as "None (no
-# auto-reset)"), and LiteLLM reads them as exactly these durations (daily = 24h, weekly = 7d, monthly = 30d)
+# auto-reset)"); LiteLLM 1.106.2 resets a 30d budget and a monthly one alike, on the 1st of the next month (measured)
 PORTAL_DURATIONS = {"1d": "daily", "24h": "daily", "7d": "weekly", "30d": "monthly"}
 
 

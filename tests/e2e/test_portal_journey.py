@@ -31,11 +31,6 @@ from test_local_journey import alive, descendants
 SHOTS = os.path.join(REPO, "tests", "output", "portal")
 INVENTORY = "inventories/local-portal"
 MODEL = "demo-smoke-test"
-# The LiteMaaS flavour registers models without an upstream api_key, so LiteLLM refuses every call
-# with 500 "Missing credentials" (issue 9, being fixed on branch litemaas). Until that lands, every
-# step that needs a successful model call is an expected failure; strict, so the fix shows up.
-NEEDS_ISSUE_9 = pytest.mark.xfail(strict=True, reason="issue 9: LiteMaaS flavour registers models without an "
-                                  "upstream api_key (LiteLLM: 500 Missing credentials)")
 
 
 class PortalJourney(Journey):
@@ -216,7 +211,6 @@ def test_consumer_logs_in_sees_the_model_subscribes_and_creates_a_key(portal_hos
     portal_host.ui_key = key
 
 
-@NEEDS_ISSUE_9
 def test_consumer_calls_the_model_with_the_key_from_the_portal(portal_host):
     assert portal_host.ui_key, "the previous test created the key"
     client = portal_host.openai(portal_host.ui_key)
@@ -231,7 +225,6 @@ def usage_figure(page_text, label):
     return int(m.group(1).replace(",", "")) if m else 0
 
 
-@NEEDS_ISSUE_9
 def test_consumer_sees_the_requests_and_tokens_on_the_usage_page(portal_host, browser):
     browser.login(1)
     # LiteLLM writes spend logs in batches and LiteMaaS caches today's figures: refresh, then look.
@@ -270,7 +263,6 @@ def test_admin_sees_the_users_and_the_budgets_the_inventory_set(portal_host, bro
     browser.shot("admin-user-budget")
 
 
-@NEEDS_ISSUE_9
 def test_admin_sees_the_consumers_usage(portal_host, browser):
     browser.login(0)
     portal_host.refresh_usage()
@@ -280,7 +272,6 @@ def test_admin_sees_the_consumers_usage(portal_host, browser):
     browser.shot("admin-usage")
 
 
-@NEEDS_ISSUE_9
 def test_capped_key_is_refused_and_the_portal_shows_its_budget_spent(portal_host, browser):
     proc = portal_host.run("playbooks/smoke.yml")
     assert proc.returncode == 0, proc.stdout[-4000:]
