@@ -89,7 +89,7 @@ def test_user_roles_use_the_shared_vocabulary_and_always_include_user():
                                             ("monthly", "monthly"), ("45d", "45d"), (None, None)])
 def test_budget_durations_are_sent_as_the_words_the_portal_shows(inventory, sent):
     """The portal's forms know only daily/weekly/monthly/yearly (30d showed as "None (no auto-reset)"); LiteLLM
-    reads the words as exactly 24h, 7d and 30d."""
+    resets a 30d budget and a monthly one alike (1.106.2: on the 1st of the next month)."""
     assert litemaas.desired_user(dict(name="u", budget_duration=inventory))["budget_duration"] == sent
     assert litemaas.desired_user(dict(name="u"), dict(budget_duration=inventory))["budget_duration"] == sent
     key = litemaas.desired_key(dict(name="k", owner="u", models=["m"], budget_duration=inventory))
