@@ -497,8 +497,10 @@ def read_info(client, kinds, names=None):
     """What litellm_info returns: plain rows per kind, with spend and the managed flag, no secrets."""
     flavour = LiteLLM(client)
     out = {}
-    for plural, kind in (("users", "user"), ("teams", "team"), ("api_keys", "api_key"), ("models", "model")):
-        if plural.replace("api_", "") not in kinds:
+    # (the kinds option's value, the returned list, the flavour's kind)
+    for option, plural, kind in (("users", "users", "user"), ("teams", "teams", "team"),
+                                 ("keys", "api_keys", "api_key"), ("models", "models", "model")):
+        if option not in kinds:
             continue
         adapter = flavour.kinds[kind]
         rows = []
