@@ -262,7 +262,10 @@ def usage_page(portal_host, browser, path, wait_for, ok):
 
 def test_consumer_sees_the_requests_and_tokens_on_the_usage_page(portal_host, browser):
     browser.login(1)
-    ok = lambda text: usage_figure(text, "Total Requests") >= 2  # noqa: E731
+
+    def ok(text):
+        return usage_figure(text, "Total Requests") >= 2
+
     try:
         text = until("the consumer's usage page shows the 2 calls",
                      lambda: usage_page(portal_host, browser, "/usage", "Total Requests", ok), ok)
