@@ -40,7 +40,8 @@ options:
   public_url:
     description:
       - Base URL consumers use, written as C(OPENAI_BASE_URL) (C(/v1) appended once) with each
-        delivered key. Defaults to O(gateway_url).
+        delivered key. With LiteLLM it defaults to O(gateway_url). With LiteMaaS it has no default and
+        is required when a key is delivered (consumers call LiteLLM, not LiteMaaS).
     type: str
 """
 

@@ -94,7 +94,8 @@ class MaasModule(AnsibleModule):
         p = self.params
         return dict(kube=self.kube(), check_mode=self.check_mode, prune=p.get("prune", False),
                     prune_force=p.get("prune_force", False), adopt=p.get("adopt", False),
-                    public_url=p.get("public_url") or (self.client.base_url if p.get("gateway_url") else None),
+                    public_url=p.get("public_url") or (self.client.base_url if p.get("gateway_url") and not
+                                                       self.flavour_class.capabilities.get("public_url") else None),
                     warn=self.warn)
 
     def run_bulk(self):

@@ -4,9 +4,13 @@
 """The one HTTP client every gateway module uses, and the one exception type of the collection.
 
 - base URL + bearer token, TLS verification on by default, CA file, timeout;
-- retries with jittered exponential backoff on connection errors, timeouts and HTTP 429 (honouring
-  Retry-After), 502, 503 and 504, for every request that is safe to repeat: reads, PUT/DELETE, and
-  writes the caller marks ``safe`` (creates the flavour made safe to retry, see DESIGN.md section 5);
+- retries with jittered exponential backoff on connection errors, timeouts and HTTP 502, 503 and 504,
+  for every request that is safe to repeat: reads, PUT/DELETE, and writes the caller marks ``safe``
+  (creates the flavour made safe to retry, see DESIGN.md section 5);
+- rate limits: a 429 is answered before the gateway does anything, so EVERY request (also a create) waits
+  for its Retry-After (at most 60 s) and is sent again, up to 10 times, without using up ``retries``; when
+  an answer says ``x-ratelimit-remaining: 0`` the next request first waits ``x-ratelimit-reset`` seconds
+  (LiteMaaS: 100 requests a minute per client by default), so a long run is paced instead of refused;
 - errors name the object, the method, the URL and the HTTP status ("timed out" for a timeout,
   "cannot reach" for a refused connection), never the token;
 - counts requests and writes, so every module result can prove what it sent.
@@ -28,7 +32,10 @@ except ImportError as exc:  # pragma: no cover - reported by the module
     HAS_HTTPX = False
     HTTPX_IMPORT_ERROR = exc
 
-RETRY_STATUS = (429, 502, 503, 504)
+RETRY_STATUS = (502, 503, 504)
+RATE_LIMITED = 429
+RATE_LIMIT_WAIT = 60        # the longest Retry-After / x-ratelimit-reset honoured (s)
+RATE_LIMIT_RETRIES = 10     # 429 answers waited out per request, apart from ``retries``
 SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 
 
@@ -66,6 +73,9 @@ class GatewayClient(object):
         self._sleep = sleep
         self.requests = 0
         self.writes = 0
+        self.rate_limited = 0       # 429 answers waited out
+        self.paced = 0.0            # seconds waited for a drained rate-limit window (x-ratelimit-remaining: 0)
+        self._window_reset = 0.0    # time.monotonic() before which the next request waits
         verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         hdrs = {"Accept": "application/json", "User-Agent": "redwood.maas"}
         hdrs.update(headers or {})
@@ -87,11 +97,27 @@ class GatewayClient(object):
                 text = text.replace(secret, "********")
         return text[:2000]
 
-    def _delay(self, attempt, retry_after=""):
-        delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())     # jittered
-        if str(retry_after).isdigit():
-            delay = max(delay, min(int(retry_after), 30))
-        return delay
+    def _delay(self, attempt):
+        return self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())     # jittered
+
+    def _rate_limit_delay(self, resp, limited):
+        retry_after = resp.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            return min(int(retry_after), RATE_LIMIT_WAIT) + random.random() * 0.5
+        return min(self._delay(limited), RATE_LIMIT_WAIT)
+
+    def _pace(self):
+        """Before a request: wait out a rate-limit window an earlier answer said was drained."""
+        delay = self._window_reset - time.monotonic()
+        self._window_reset = 0.0
+        if delay > 0:
+            self.paced += delay
+            self._sleep(delay)
+
+    def _note_window(self, resp):
+        remaining, reset = resp.headers.get("x-ratelimit-remaining", ""), resp.headers.get("x-ratelimit-reset", "")
+        if remaining == "0" and reset.isdigit():
+            self._window_reset = time.monotonic() + min(int(reset), RATE_LIMIT_WAIT)
 
     def request(self, method, path, what=None, params=None, json=None, safe=None,
                 ok=(200, 201, 202, 204), token=None):
@@ -106,9 +132,10 @@ class GatewayClient(object):
         tok = token or self._token
         headers = {"Authorization": "Bearer %s" % tok} if tok else {}
         label = "%s %s%s" % (method, self.base_url, path)
-        attempt = 0
+        attempt = limited = 0
         while True:
             attempt += 1
+            self._pace()
             self.requests += 1
             if method not in ("GET", "HEAD"):
                 self.writes += 1
@@ -123,13 +150,20 @@ class GatewayClient(object):
                 raise MaasError("%s%s failed: %s (%s: %s) after %d attempt(s)"
                                 % (_prefix(what), label, why, type(exc).__name__, self.scrub(exc), attempt),
                                 url=label, attempts=attempt)
+            self._note_window(resp)
+            if resp.status_code == RATE_LIMITED and limited < RATE_LIMIT_RETRIES:
+                limited += 1            # not processed: repeat any method, ``retries`` untouched
+                attempt -= 1
+                self.rate_limited += 1
+                self._sleep(self._rate_limit_delay(resp, limited))
+                continue
             if resp.status_code in RETRY_STATUS and safe and attempt <= self.retries:
-                self._sleep(self._delay(attempt, resp.headers.get("retry-after", "")))
+                self._sleep(self._delay(attempt))
                 continue
             if resp.status_code not in ok:
                 raise MaasError("%s%s failed: HTTP %d: %s%s"
                                 % (_prefix(what), label, resp.status_code, _detail(resp, self.scrub),
-                                   " (after %d attempts)" % attempt if attempt > 1 else ""),
+                                   " (after %d attempts)" % (attempt + limited) if attempt + limited > 1 else ""),
                                 status=resp.status_code, url=label, body=_json(resp), attempts=attempt)
             return _json(resp)
 

@@ -29,13 +29,24 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
+from ansible_collections.redwood.maas.plugins.module_utils.litellm import check_api_key_refs
 from ansible_collections.redwood.maas.plugins.module_utils.reconcile import Flavour, Kind
+from ansible_collections.redwood.maas.plugins.module_utils.tenants import present
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_PAGES = 1000
 LIVE = ("active", "pending")
-ROLES = {"admin": "admin", "admin-readonly": "adminReadonly", "user": "user"}
+# inventory role -> LiteMaaS role id (0.4.0's RBAC: admin, admin-readonly, user; "adminReadonly" in its texts is
+# no role: a user given it has no read-only admin rights)
+ROLES = {"admin": "admin", "admin-readonly": "admin-readonly", "user": "user"}
 DURATION_WORDS = ("daily", "weekly", "monthly", "yearly")
+# budget_duration as the portal shows it: its forms know only these words (any other value shows as "None (no
+# auto-reset)"); LiteLLM 1.106.2 resets a 30d budget and a monthly one alike, on the 1st of the next month (measured)
+PORTAL_DURATIONS = {"1d": "daily", "24h": "daily", "7d": "weekly", "30d": "monthly"}
+
+
+def portal_duration(value):
+    return PORTAL_DURATIONS.get(value, value)
 
 
 def _b64(data):
@@ -54,18 +65,33 @@ def mint_jwt(secret, user, roles=("admin", "user"), ttl=300, now=None):
     return "%s.%s" % (signing_input, _b64(sig))
 
 
+# LiteMaaS 0.4.0 lists dates as JavaScript's Date.toString(): "Tue Mar 02 2027 03:33:47 GMT+0000 (Coordinated
+# Universal Time)"; other answers (and the inventory) use ISO 8601.
+JS_DATE = re.compile(r"^[A-Z][a-z]{2} (?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}) (?P<year>\d{4}) "
+                     r"(?P<time>\d{2}:\d{2}:\d{2}) GMT(?P<offset>[+-]\d{4})")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def to_datetime_str(value, what):
-    """Normalise an ISO 8601 date or date-time to ``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC)."""
+    """Normalise an ISO 8601 date or date-time, or a JavaScript Date.toString() (as LiteMaaS lists dates), to
+    ``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC)."""
     if value in (None, ""):
         return None
     text = str(value).strip().replace("Z", "+00:00")
+    js = JS_DATE.match(text)
     try:
-        if len(text) == 10:
+        if js and js.group("month") in MONTHS:
+            text = "%s-%02d-%02dT%s%s:%s" % (js.group("year"), MONTHS.index(js.group("month")) + 1,
+                                             int(js.group("day")), js.group("time"), js.group("offset")[:3],
+                                             js.group("offset")[3:])
+            parsed = datetime.datetime.fromisoformat(text)
+        elif len(text) == 10:
             parsed = datetime.datetime.strptime(text, "%Y-%m-%d")
         else:
             parsed = datetime.datetime.fromisoformat(text)
     except ValueError:
-        raise MaasError("%s: %r is not an ISO 8601 date or date-time" % (what, value))
+        raise MaasError("%s: %r is neither an ISO 8601 date or date-time nor a date as LiteMaaS lists it"
+                        % (what, value))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -182,19 +208,19 @@ MODEL_FIELDS = (
     ("restricted_access", "restrictedAccess", "restrictedAccess"),
     ("description", "description", "description"),
 )
+# restricted_access is not among them: the inventory does not manage it (an admin may restrict a model in the portal;
+# sending false would undo that, and 0.4.0 then auto-approves every pending subscription to it)
 MODEL_DEFAULTS = dict(tpm=1000000, rpm=10000, max_tokens=4096, supports_vision=False, supports_function_calling=False,
-                      supports_parallel_function_calling=False, supports_tool_choice=False, restricted_access=False)
+                      supports_parallel_function_calling=False, supports_tool_choice=False)
+# LiteLLM's OpenAI provider refuses to call an upstream without an api_key ("Missing credentials"): an endpoint
+# that needs none (vLLM without --api-key) gets this placeholder. LiteMaaS stores a model's api_key (encrypted)
+# and registers it in LiteLLM as it is, so a reference os.environ/NAME is resolved by LiteLLM from its environment.
+NO_UPSTREAM_KEY = "none"
 
 
 class ModelKind(LiteMaaSKind):
     kind = "model"
     fields = tuple(f[0] for f in MODEL_FIELDS)
-
-    def __init__(self, api, endpoint_api_key=None):
-        super(ModelKind, self).__init__(api)
-        self.endpoint_api_key = endpoint_api_key
-        if endpoint_api_key:
-            api.client.secrets.append(endpoint_api_key)
 
     def list(self):
         out = {}
@@ -202,13 +228,14 @@ class ModelKind(LiteMaaSKind):
             out[model_id] = dict(name=model_id, **dict((f, row.get(r)) for f, r, dummy in MODEL_FIELDS))
         return out
 
-    def _payload(self, name, desired):
-        body = dict(model_name=name)
+    @staticmethod
+    def _payload(name, desired):
+        """The POST/PUT body. The upstream key goes with every create and update: LiteMaaS never shows it, so
+        it cannot be compared (a changed key or reference is sent with the model's next change)."""
+        body = dict(model_name=name, api_key=desired.get("api_key") or NO_UPSTREAM_KEY)
         for field, dummy, write_field in MODEL_FIELDS:
             if desired.get(field) is not None:
                 body[write_field] = desired[field]
-        if self.endpoint_api_key:
-            body["api_key"] = self.endpoint_api_key
         return body
 
     def create(self, name, desired, deliver=None):
@@ -229,8 +256,9 @@ class ModelKind(LiteMaaSKind):
         self.api.write("DELETE", "/api/v1/admin/models/%s" % name, what="model %r" % name, ok=(200,))
 
 
-def desired_model(item, endpoints=None):
-    """A model in LiteMaaS units from an inventory entry or the litemaas_model options."""
+def desired_model(item, endpoints=None, api_keys=None):
+    """A model in LiteMaaS units from an inventory entry or the litemaas_model options (``api_key``: a key or a
+    reference os.environ/NAME; else ``api_keys``: ``{model: os.environ/NAME}``)."""
     want = dict(name=item["name"], state=item.get("state") or "present")
     if want["state"] == "absent":
         return want
@@ -240,7 +268,8 @@ def desired_model(item, endpoints=None):
     want.update(endpoint=endpoint.rstrip("/"), backend_model_name=item.get("backend_model_name") or item["name"],
                 input_cost_per_token=float(cost.get("input_per_1k") or 0) / 1000.0,
                 output_cost_per_token=float(cost.get("output_per_1k") or 0) / 1000.0,
-                description=item.get("description"))
+                description=item.get("description"), restricted_access=item.get("restricted_access"),
+                api_key=item.get("api_key") or (api_keys or {}).get(item["name"]))
     for inv_field, field in (("tpm_limit", "tpm"), ("rpm_limit", "rpm"), ("max_model_len", "max_tokens")):
         if item.get(inv_field) is not None:
             want[field] = item[inv_field]
@@ -260,10 +289,13 @@ class UserKind(LiteMaaSKind):
     fields = ("roles",) + tuple(f for f, dummy in BUDGET_FIELDS)
     set_fields = ("roles",)
 
-    def current(self, row):
-        detail = self.api.read("/api/v1/admin/users/%s" % row["id"], what="user %r" % row["username"])
-        cur = dict(name=row["username"], id=row["id"], roles=detail.get("roles") or [])
-        cur.update(dict((f, detail.get(a)) for f, a in BUDGET_FIELDS))
+    def current(self, row, budgets=True):
+        """A user's roles (from the user list row) and, if ``budgets``, its budget limits (one more read: only
+        the user detail has them)."""
+        cur = dict(name=row["username"], id=row["id"], roles=row.get("roles") or [])
+        if budgets:
+            detail = self.api.read("/api/v1/admin/users/%s" % row["id"], what="user %r" % row["username"])
+            cur.update(dict((f, detail.get(a)) for f, a in BUDGET_FIELDS), roles=detail.get("roles") or [])
         return cur
 
     def update(self, name, desired, current, changes, mark=False):
@@ -284,6 +316,7 @@ def desired_user(item, defaults=None):
         want["roles"] = sorted(set(ROLES[r] for r in roles) | {"user"})
     for field, dummy in BUDGET_FIELDS:
         want[field] = item.get(field) if item.get(field) is not None else (defaults or {}).get(field)
+    want["budget_duration"] = portal_duration(want["budget_duration"])
     return want
 
 
@@ -305,27 +338,33 @@ class SubscriptionKind(LiteMaaSKind):
                 out[row["modelId"]] = (row["status"], row["id"])
         return out
 
-    def current(self, user):
-        found = self.statuses(user)
+    def current(self, user, found=None):
+        found = self.statuses(user) if found is None else found
         return dict(name=user["username"], user=user, ids=dict((m, s[1]) for m, s in found.items()),
                     subscriptions=dict((m, s[0]) for m, s in found.items()))
+
+    def all_statuses(self, models):
+        """``{user id: {model: (status, subscription id)}}`` for ``models``, every user at once (the admin
+        subscription list, 100 a page, instead of one read per user)."""
+        out = {}
+        for row in self.api.paged("/api/v1/admin/subscriptions/", "subscriptions", params={"modelIds": models}):
+            per = out.setdefault(row["userId"], {})
+            if row["modelId"] not in per or row["status"] in LIVE:
+                per[row["modelId"]] = (row["status"], row["id"])
+        return out
 
     def view(self, obj):
         return None if obj is None else dict(obj.get("subscriptions") or {})
 
     def update(self, name, desired, current, changes, mark=False):
         what = "subscriptions of user %r" % name
-        user = current["user"]
         want = changes_of(desired, current)
-        new = sorted(m for m, (old, target) in want.items() if old not in LIVE + ("denied",) and target != "cancelled")
-        if new:
-            self.api.write("POST", "/api/v1/admin/users/%s/subscriptions" % user["id"], what=what,
-                           json={"modelIds": new}, ok=(201,))
-            now = self.statuses(user)
-        else:
-            now = dict((m, (s, current["ids"].get(m))) for m, s in current["subscriptions"].items())
+        activate = sorted(m for m, (old, target) in want.items() if target == "active" and old != "pending")
+        if activate:        # creates them, or reactivates cancelled/denied ones
+            self.api.write("POST", "/api/v1/admin/users/%s/subscriptions" % current["user"]["id"], what=what,
+                           json={"modelIds": activate}, ok=(201,))
         for verb, target in (("approve", "active"), ("deny", "denied")):
-            ids = [now[m][1] for m, (old, t) in sorted(want.items()) if t == target and now.get(m, ("",))[0] == "pending"]
+            ids = [current["ids"][m] for m, (old, t) in sorted(want.items()) if t == target and old == "pending"]
             if ids:
                 res = self.api.write("POST", "/api/v1/admin/subscriptions/%s" % verb, what=what, ok=(200,),
                                      json={"subscriptionIds": ids, "reason": self.reason}) or {}
@@ -333,7 +372,7 @@ class SubscriptionKind(LiteMaaSKind):
                     raise MaasError("%s: %s of %d subscription(s) failed although LiteMaaS answered 200: %s"
                                     % (what, verb, len(ids), res.get("errors")))
         for model, (old, target) in sorted(want.items()):
-            if target == "cancelled" and old in LIVE:
+            if target == "none" and old in LIVE:      # deleted for good; its model leaves the user's keys
                 self.api.write("DELETE", "/api/v1/admin/subscriptions/%s" % current["ids"][model], what=what,
                                json={"reason": self.reason}, ok=(200,))
 
@@ -344,21 +383,41 @@ def changes_of(desired, current):
     return dict((m, (have.get(m, "none"), t)) for m, t in desired["subscriptions"].items() if have.get(m, "none") != t)
 
 
-def subscription_targets(models, current, pending="keep", state="present", restricted=()):
-    """The status each model should have: new subscriptions become active (pending for restricted models
-    unless approved); pending ones are approved, denied or kept; ``absent`` cancels live ones."""
+def subscription_targets(models, current, pending="keep", state="present"):
+    """The status each model should have, as LiteMaaS 0.4.0 does it. ``absent`` deletes live ones (``none``: the
+    admin API deletes a subscription for good). Otherwise
+    a subscription the admin API makes is ACTIVE at once, restricted model or not (it bypasses approval), and
+    a pending one (asked for in the portal, or moved there when its model was made restricted) is approved,
+    denied or kept (``pending``: litemaas_subscription). ``activate`` (the bulk module: the inventory wins)
+    makes every listed one active, pending, denied or cancelled, as LiteMaaS itself does to the subscriptions
+    a key needs when an admin creates the key or changes its models."""
     have = current.get("subscriptions") or {}
     out = {}
     for m in models:
         status = have.get(m, "none")
         if state == "absent":
-            out[m] = "cancelled" if status in LIVE else status
-        elif status in LIVE + ("denied",):
-            out[m] = dict(approve="active", deny="denied").get(pending, status) if status == "pending" else status
+            if status != "none":            # (no subscription: nothing to compare, nothing to do)
+                out[m] = "none" if status in LIVE else status
+        elif status == "pending":
+            out[m] = dict(approve="active", activate="active", deny="denied").get(pending, status)
+        elif status == "denied" and pending != "activate":
+            out[m] = status
         else:
-            out[m] = "pending" if m in restricted and pending == "keep" else \
-                ("denied" if m in restricted and pending == "deny" else "active")
+            out[m] = "active"
     return dict(name=current["name"], subscriptions=out)
+
+
+def subscribed_models(inv):
+    """``{username: models}`` the bulk module subscribes: a listed user's ``models`` and the models of the user's
+    present keys (LiteMaaS makes those subscriptions active anyway when it creates a key or changes its models)."""
+    out = {}
+    for user in present(inv["users"]):
+        out.setdefault(user["name"], set()).update(user.get("models") or [])
+    for key in present(inv["api_keys"]):
+        owner = (key.get("owner") or {}).get("user")
+        if owner:
+            out.setdefault(owner, set()).update(key.get("models") or [])
+    return out
 
 
 # inventory/module field -> LiteMaaS API field
@@ -460,6 +519,7 @@ def desired_key(item):
     want = dict(name=item["name"], state=item.get("state") or "present", owner=owner,
                 rotate=bool(item.get("rotate")), lifetime=item.get("duration"))
     want.update(dict((f, item.get(f)) for f, dummy in KEY_FIELDS))
+    want["budget_duration"] = portal_duration(want["budget_duration"])
     if want["state"] == "present":
         if not want["models"]:
             raise MaasError("%s: models must list at least one model (an empty list means ALL models in LiteLLM)"
@@ -474,7 +534,8 @@ def desired_key(item):
 class LiteMaaS(Flavour):
     name = "litemaas"
     capabilities = dict(gateway="LiteMaaS 0.4.0", teams=False, prune=False, delete_users=False,
-                        key_models_required=True, duration_words=DURATION_WORDS, roles=ROLES, pending_users=True)
+                        key_models_required=True, duration_words=DURATION_WORDS, roles=ROLES, pending_users=True,
+                        public_url=True)
     order = ("model", "user", "subscription", "api_key")
     connection = dict(     # doc fragment redwood.maas.litemaas
         jwt_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MAAS_LITEMAAS_JWT_SECRET"])),
@@ -486,41 +547,54 @@ class LiteMaaS(Flavour):
 
     @classmethod
     def from_params(cls, client, params, **kwargs):
-        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"), **kwargs)
+        return cls(client, params.get("jwt_secret"), params.get("automation_user"), params.get("jwt_ttl"),
+                   api_key_refs=params.get("model_api_key_refs"), **kwargs)
 
-    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, endpoint_api_key=None,
-                 pending="approve"):
+    def __init__(self, client, jwt_secret=None, automation_user=None, jwt_ttl=300, api_key_refs=None):
+        """``api_key_refs``: ``{model name: os.environ/NAME}`` (litemaas_tenants' ``model_api_key_refs``), the key
+        LiteLLM sends to each model server; LiteMaaS registers the reference in LiteLLM as it is."""
         super(LiteMaaS, self).__init__(client)
+        self.api_key_refs = api_key_refs or {}
         self.api = Api(client, jwt_secret, automation_user, jwt_ttl, read_key=client.secrets[0] if client.secrets
                        else None)
-        self.kinds = dict(model=ModelKind(self.api, endpoint_api_key), user=UserKind(self.api),
+        self.kinds = dict(model=ModelKind(self.api), user=UserKind(self.api),
                           subscription=SubscriptionKind(self.api), api_key=ApiKeyKind(self.api))
-        self.pending_policy = pending
         self.pending = []
+        self.subscriptions = {}
+
+    def validate(self, inv):
+        check_api_key_refs(self.api_key_refs)
 
     def read(self, inv):
         models = self.kinds["model"].list()
         rows = self.api.users()
         wanted = list(inv["users"])
-        owners = sorted(set(k["owner"]["user"] for k in inv["api_keys"] if (k.get("owner") or {}).get("user")))
+        owners = sorted(set(k["owner"]["user"] for k in present(inv["api_keys"]) if (k.get("owner") or {}).get("user")))
         self.pending = sorted(set(u["name"] for u in wanted if u["name"] not in rows) |
                               set(o for o in owners if o not in rows))
         self.kinds["api_key"].owners = dict((o, rows[o]) for o in owners if o in rows)
+        listed = [u for u in wanted if u["name"] in rows]
+        self.subscriptions = dict((n, ms) for n, ms in subscribed_models(inv).items() if n in rows and ms)
+        subs = self.kinds["subscription"].all_statuses(sorted(set().union(*self.subscriptions.values()))) \
+            if self.subscriptions else {}
+
+        def budgets(item):      # the user detail (one read each) only for users whose budgets are managed
+            want = desired_user(item, inv["budget_defaults"])
+            return any(want.get(f) is not None for f, dummy in BUDGET_FIELDS)
+
         return dict(model=models,
-                    user=dict((u["name"], self.kinds["user"].current(rows[u["name"]]))
-                              for u in wanted if u["name"] in rows),
-                    subscription=dict((u["name"], self.kinds["subscription"].current(rows[u["name"]]))
-                                      for u in wanted if u["name"] in rows and u.get("models")),
+                    user=dict((u["name"], self.kinds["user"].current(rows[u["name"]], budgets(u))) for u in listed),
+                    subscription=dict((n, self.kinds["subscription"].current(
+                        rows[n], dict((m, s) for m, s in subs.get(rows[n]["id"], {}).items() if m in ms)))
+                        for n, ms in self.subscriptions.items()),
                     api_key=self.kinds["api_key"].list())
 
     def desired(self, inv, current):
-        restricted = set(n for n, m in current["model"].items() if m.get("restricted_access"))
         return dict(
-            model=[desired_model(m, inv["endpoints"]) for m in inv["models"]],
+            model=[desired_model(m, inv["endpoints"], self.api_key_refs) for m in inv["models"]],
             user=[desired_user(u, inv["budget_defaults"]) for u in inv["users"] if u["name"] not in self.pending],
-            subscription=[subscription_targets(sorted(set(u["models"])), current["subscription"][u["name"]],
-                                               self.pending_policy, restricted=restricted)
-                          for u in inv["users"] if u["name"] in current["subscription"]],
+            subscription=[subscription_targets(sorted(ms), current["subscription"][n], "activate")
+                          for n, ms in sorted(self.subscriptions.items())],
             api_key=[desired_key(k) for k in inv["api_keys"]
                      if (k.get("owner") or {}).get("user") not in self.pending])
 

@@ -94,7 +94,8 @@ class Flavour(object):
 
     ``capabilities``: ``gateway`` (name in messages), ``teams``, ``prune``, ``delete_users``,
     ``key_models_required``, ``duration_words`` (read by ``tenants.validate_inventory``), ``roles``
-    (inventory role -> gateway role), ``pending_users`` (users may not exist yet: reported, not failed).
+    (inventory role -> gateway role), ``pending_users`` (users may not exist yet: reported, not failed),
+    ``public_url`` (consumers call another URL than the gateway's: ``public_url`` has no default).
     ``order``: kind names in dependency order."""
 
     name = None
@@ -419,7 +420,8 @@ def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_forc
         public_url=None, warn=None, endpoints=None):
     """The whole pipeline for a tenant inventory (the bulk modules; single-object modules pass one item).
 
-    ``inventory``: ``models, teams, users, api_keys, budget_defaults`` as in the role's variables."""
+    ``inventory``: ``models, teams, users, api_keys, budget_defaults`` as in the role's variables;
+    ``endpoints``: ``{model: URL}``."""
     models, teams, users, keys, defaults = validate_inventory(
         inventory.get("models"), inventory.get("teams"), inventory.get("users"), inventory.get("api_keys"),
         inventory.get("budget_defaults"), capabilities=flavour.capabilities, prune=prune)
@@ -434,6 +436,10 @@ def run(flavour, inventory, kube=None, check_mode=False, prune=False, prune_forc
         if dest is not None:
             dests[item["name"]] = dest
     check_destinations(dests)
+    if dests and not public_url and flavour.capabilities.get("public_url"):
+        raise MaasError("public_url (maas_gateway_public_url) is not set: it is the base URL consumers call (LiteLLM's, "
+                        "not %s's), written with each delivered key (%s)"
+                        % (flavour.capabilities["gateway"], ", ".join(sorted(dests)[:3])))
     current = flavour.read(inv)
     flavour.check(inv, current)
     engine = Engine(flavour, dests, kube, check_mode, prune, prune_force, adopt, public_url, warn)

@@ -34,7 +34,15 @@ options:
     description: The model name the endpoint serves. Defaults to O(name).
     type: str
   endpoint_api_key:
-    description: API key the gateway sends to the endpoint, if it needs one. Sent on every create/update, never compared.
+    description:
+      - API key LiteLLM sends to the endpoint, if it needs one. Best a reference C(os.environ/NAME) to a variable of
+        LiteLLM's environment (the host roles set C(MAAS_VLLM_API_KEY) there); LiteMaaS registers it in LiteLLM as it
+        is, and the key itself is then stored and logged nowhere else. A literal key works too (LiteMaaS stores it
+        encrypted; its 0.4.0 backend logs model api_key values at log level C(info)).
+      - Without it the placeholder C(none) is sent (LiteLLM refuses to call an OpenAI-compatible upstream without a
+        key; vLLM without C(--api-key) accepts any).
+      - Sent with every create and update, never compared (LiteMaaS does not show it); a changed key is sent with
+        the model's next change.
     type: str
   description:
     description: Free text shown in the portal.
@@ -76,9 +84,11 @@ options:
     type: bool
     default: false
   restricted_access:
-    description: Subscriptions to the model need an admin's approval.
+    description:
+      - Subscriptions to the model need an admin's approval (users asking in the portal). Left as it is when not set.
+      - Making a model restricted strips it from existing keys and moves its active subscriptions to C(pending);
+        making it unrestricted approves every pending subscription to it (LiteMaaS 0.4.0).
     type: bool
-    default: false
   state:
     description: V(present) registers or updates the model, V(absent) deletes it.
     type: str
@@ -135,8 +145,9 @@ def apply(m):
     check_entry("model", dict(name=p["name"], endpoint=p["endpoint"]))
     for field in ("input_cost_per_1k", "output_cost_per_1k"):
         check_number("model %r: %s" % (p["name"], field), p[field])
-    want = desired_model(dict(p, cost=dict(input_per_1k=p["input_cost_per_1k"], output_per_1k=p["output_cost_per_1k"])))
-    kind = m.flavour(endpoint_api_key=p.get("endpoint_api_key")).kinds["model"]
+    want = desired_model(dict(p, api_key=p["endpoint_api_key"],
+                              cost=dict(input_per_1k=p["input_cost_per_1k"], output_per_1k=p["output_cost_per_1k"])))
+    kind = m.flavour().kinds["model"]
     step, out = m.apply_kind("model", want, kind.list())
     after = step["after"]
     if step["action"] in ("create", "update") and not m.check_mode:
@@ -161,7 +172,7 @@ def main():
         supports_function_calling=dict(type="bool", default=False),
         supports_parallel_function_calling=dict(type="bool", default=False),
         supports_tool_choice=dict(type="bool", default=False),
-        restricted_access=dict(type="bool", default=False),
+        restricted_access=dict(type="bool"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     ), flavour=LiteMaaS, required_if=[("state", "present", ("endpoint",))]).run(apply)
 

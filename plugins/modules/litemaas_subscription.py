@@ -13,9 +13,15 @@ short_description: A LiteMaaS user's model subscriptions; approve or deny pendin
 version_added: "0.1.0"
 description:
   - Ensures a LiteMaaS 0.4.0 user is subscribed to O(models) (V(present)) or not (V(absent)).
-  - Subscriptions to restricted models wait for an admin (status C(pending)); O(pending=approve) or O(pending=deny)
-    decides them. LiteMaaS answers HTTP 200 even when every approval failed, so the module reads
-    C(successful), C(failed) and C(errors) and fails on any failure.
+  - A subscription this module creates is C(active) at once, also for a restricted model (LiteMaaS 0.4.0's admin
+    API bypasses approval). Subscriptions that wait for an admin (status C(pending), asked for in the portal, or
+    moved there when the model was made restricted) are decided by O(pending=approve) or O(pending=deny).
+    LiteMaaS answers HTTP 200 even when every approval failed, so the module reads C(successful), C(failed) and
+    C(errors) and fails on any failure. A C(denied) subscription stays denied (the bulk module
+    M(redwood.maas.litemaas_tenants) makes every listed one active, as LiteMaaS itself does when an admin gives a
+    key the model). A C(cancelled) one is made active again.
+  - V(absent) DELETES the active or pending subscriptions (LiteMaaS 0.4.0 has no admin cancel); LiteMaaS also
+    removes the model from the user's keys and revokes keys left without a model.
   - A user who has not logged in yet is reported as pending (C(changed=false)).
 extends_documentation_fragment:
   - redwood.maas.gateway
@@ -41,7 +47,7 @@ options:
     type: str
     default: managed by redwood.maas
   state:
-    description: V(present) subscribes, V(absent) removes the subscriptions to O(models).
+    description: V(present) subscribes, V(absent) deletes the subscriptions to O(models) (see above).
     type: str
     choices: [present, absent]
     default: present
@@ -79,7 +85,7 @@ denied:
   type: list
   elements: str
 removed:
-  description: Models whose subscription was removed.
+  description: Models whose subscription was deleted.
   returned: always
   type: list
   elements: str
@@ -95,7 +101,7 @@ requests:
 
 from ansible_collections.redwood.maas.plugins.module_utils.base import MaasModule
 from ansible_collections.redwood.maas.plugins.module_utils.client import MaasError
-from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LIVE, LiteMaaS, changes_of, subscription_targets
+from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteMaaS, changes_of, subscription_targets
 
 
 def apply(m):
@@ -106,23 +112,20 @@ def apply(m):
         raise MaasError("%s: models must not be empty" % what)
     flavour = m.flavour()
     user = flavour.api.require_user(p["user"])
-    known = flavour.check_models(models, m.check_mode or p["state"] == "absent", m.warn, what)
+    flavour.check_models(models, m.check_mode or p["state"] == "absent", m.warn, what)
     kind = flavour.kinds["subscription"]
     kind.reason = p["reason"]
     current = kind.current(user)
-    restricted = set(n for n, row in known.items() if row.get("restrictedAccess"))
-    want = subscription_targets(models, current, p["pending"], p["state"], restricted)
+    want = subscription_targets(models, current, p["pending"], p["state"])
     moves = changes_of(want, current)
     step, out = m.apply_kind("subscription", want, {user["username"]: current})
     after = want["subscriptions"] if m.check_mode or not moves else kind.current(user)["subscriptions"]
     return dict(changed=out["changed"], diff=out["diff"],
                 subscriptions=dict((mo, after.get(mo, "none")) for mo in models),
-                subscribed=sorted(mo for mo, (old, t) in moves.items() if old not in LIVE + ("denied",)
-                                  and t != "cancelled"),
-                approved=sorted(mo for mo, (old, t) in moves.items() if t == "active"
-                                and (old == "pending" or mo in restricted)),
+                subscribed=sorted(mo for mo, (old, t) in moves.items() if t == "active" and old != "pending"),
+                approved=sorted(mo for mo, (old, t) in moves.items() if t == "active" and old == "pending"),
                 denied=sorted(mo for mo, (old, t) in moves.items() if t == "denied"),
-                removed=sorted(mo for mo, (old, t) in moves.items() if t == "cancelled"))
+                removed=sorted(mo for mo, (old, t) in moves.items() if t == "none"))
 
 
 def main():

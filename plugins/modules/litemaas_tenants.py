@@ -17,8 +17,9 @@ description:
     C(tenants) role with C(maas_gateway=litemaas). It validates the whole inventory first (as
     M(redwood.maas.litemaas_inventory_info)) and sends no request if anything is wrong; it reads every user and
     model once.
-  - A user's roles are set only when the inventory gives the user a C(role) (C(admin-readonly) becomes C(adminReadonly);
-    C(user) is always kept); otherwise the roles LiteMaaS took from OpenShift groups are left alone.
+  - A user's roles are set only when the inventory gives the user a C(role) (the server's role ids C(admin),
+    C(admin-readonly), C(user); C(user) is always kept); otherwise the roles LiteMaaS took from OpenShift groups
+    are left alone.
   - Users who have not logged in yet are reported in RV(pending_users) (with the keys they own) and handled on a
     later run.
   - A new key's secret is delivered to its C(deliver_to) (file or Kubernetes Secret) as soon as LiteMaaS answers
@@ -38,6 +39,16 @@ options:
     default: []
   model_endpoints:
     description: As C(maas_model_endpoints).
+    type: dict
+    default: {}
+  model_api_key_refs:
+    description:
+      - "As C(maas_model_api_key_refs): C({model name: os.environ/NAME}), the key LiteLLM sends to that model's
+        server, as a reference to a variable of LiteLLM's own environment, never the key itself (anything else
+        fails, naming the model, before any write)."
+      - LiteMaaS registers the reference in LiteLLM as it is. It is sent with every create and update of the
+        model but cannot be compared (LiteMaaS never shows a model's key). Models not listed get the
+        placeholder C(none) (LiteLLM refuses to call an upstream without a key).
     type: dict
     default: {}
   budget_defaults:
@@ -119,7 +130,8 @@ from ansible_collections.redwood.maas.plugins.module_utils.litemaas import LiteM
 
 
 def main():
-    MaasModule(BULK, flavour=LiteMaaS, kubernetes=True).run(MaasModule.run_bulk)
+    spec = dict(BULK, model_api_key_refs=dict(type="dict", default={}, no_log=False))
+    MaasModule(spec, flavour=LiteMaaS, kubernetes=True).run(MaasModule.run_bulk)
 
 
 if __name__ == "__main__":

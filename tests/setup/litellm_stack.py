@@ -62,10 +62,15 @@ def _stop(proc, timeout=15):
 
 
 class LiteLLMStack(object):
-    def __init__(self, workdir=None, extra_env=None):
+    def __init__(self, workdir=None, extra_env=None, databases=(), upstream=None):
+        """``databases``: more (empty) databases to create in the same PostgreSQL, e.g. for LiteMaaS
+        (``pg_port`` and ``pg_url(name)`` reach them). ``upstream``: the fake OpenAI upstream's script and
+        arguments after the port (default: litellm-offline's fake_openai.py)."""
+        self.upstream = upstream
         self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
         self._own_work = workdir is None
         self.extra_env = extra_env or {}
+        self.databases = tuple(databases)
         self.procs = []
         self.pg_dir = os.path.join(self.work, "pg")
         self.pg_started = False
@@ -90,14 +95,18 @@ class LiteLLMStack(object):
         os.chmod(self.work, 0o711)
         subprocess.check_call([os.path.join(HERE, "postgres.sh"), "start", self.pg_dir, str(pg_port)])
         self.pg_started = True
-        subprocess.check_call([os.path.join(HERE, "postgres.sh"), "createdb", str(pg_port), "litellm"])
-        self.database_url = "postgresql://postgres@127.0.0.1:%d/litellm" % pg_port
+        self.pg_port = pg_port
+        for name in ("litellm",) + self.databases:
+            subprocess.check_call([os.path.join(HERE, "postgres.sh"), "createdb", str(pg_port), name])
+        self.database_url = self.pg_url("litellm")
         subprocess.check_call([os.path.join(llo, "migrate"), self.database_url, self.venv],
                               stderr=subprocess.DEVNULL)
         py = os.path.join(self.venv, "bin", "python")
-        up = subprocess.Popen([py, os.path.join(llo, "lib", "fake_openai.py"), str(up_port)],
+        script = list(self.upstream or [os.path.join(llo, "lib", "fake_openai.py")])
+        up = subprocess.Popen([py, script[0], str(up_port)] + script[1:],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.procs.append(up)
+        self.upstream_port = up_port
         self.upstream_url = "http://127.0.0.1:%d/v1" % up_port
         wait_http(self.upstream_url + "/models", 30, up)
         env = dict(os.environ)
@@ -153,6 +162,9 @@ general_settings:
                     break
             time.sleep(0.2)
         self._start_proxy()
+
+    def pg_url(self, database, user="postgres"):
+        return "postgresql://%s@127.0.0.1:%d/%s" % (user, self.pg_port, database)
 
     def log_tail(self, n=60):
         try:

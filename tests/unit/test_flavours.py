@@ -202,6 +202,8 @@ class FakeLiteMaaS(object):
         if path.endswith("/api-keys") and request.method == "POST":
             self.keys.append({"id": "key1", "name": "k0", "isActive": True, "models": ["m"]})
             return httpx.Response(201, json={"id": "key1", "name": "k0", "key": "sk-made-by-litemaas"})
+        if path.endswith("/subscriptions") and request.method == "POST":
+            return httpx.Response(201, json={"created": [], "activated": [], "alreadyActive": []})
         return httpx.Response(200, json={})
 
 
@@ -230,6 +232,39 @@ def test_client_timeout_says_timed_out_and_429_honours_retry_after():
     client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: answers.pop(0)), sleep=waits.append)
     with pytest.raises(MaasError, match="HTTP 503"):
         client.post("/not-safe")                 # a write not marked safe is sent once
+
+
+def test_client_429_repeats_any_method_honours_retry_after_up_to_60_s_and_keeps_the_retries_budget():
+    """A 429 is answered before the gateway does anything (LiteMaaS's @fastify/rate-limit runs onRequest): a create
+    is repeated too; a LiteMaaS Retry-After is up to 60 s; waiting does not use up ``retries`` (a long run meets
+    many 429s); a 429 that never ends still fails, naming the status."""
+    waits = []
+    answers = [httpx.Response(429, headers={"retry-after": "45"})] * 5 + [httpx.Response(503), httpx.Response(201)]
+    client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: answers.pop(0)), sleep=waits.append,
+                           retries=1)
+    assert client.post("/create", safe=True) is None and not answers
+    assert [int(w) for w in waits[:5]] == [45] * 5 and client.rate_limited == 5
+    answers = [httpx.Response(429, headers={"retry-after": "3600"}), httpx.Response(201, json={"id": 1})]
+    waits = []
+    client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: answers.pop(0)), sleep=waits.append,
+                           retries=0)
+    assert client.post("/not-marked-safe") == {"id": 1} and 60 <= waits[0] < 61
+    client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: httpx.Response(429)),
+                           sleep=lambda s: None, retries=0)
+    with pytest.raises(MaasError, match="HTTP 429"):
+        client.get("/x")
+    assert client.requests == 11
+
+
+def test_client_waits_for_a_drained_rate_limit_window_before_the_next_request():
+    waits = []
+    drained = {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"}
+    answers = [httpx.Response(200, json={}, headers=drained), httpx.Response(200, json={})]
+    client = GatewayClient("http://gw", transport=httpx.MockTransport(lambda r: answers.pop(0)), sleep=waits.append)
+    client.get("/a")
+    assert waits == []                           # the answer is returned at once ...
+    client.get("/b")
+    assert len(waits) == 1 and 6 < waits[0] <= 7 and client.rate_limited == 0   # ... the next request waits
 
 
 def test_litellm_model_api_key_ref_is_compared_kept_and_checked_before_any_request(tmp_path):

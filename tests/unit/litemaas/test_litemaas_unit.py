@@ -15,7 +15,7 @@ for _p in (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or "").split(os.pathsep):
 from ansible_collections.redwood.maas.plugins.module_utils import litemaas  # noqa: E402
 from ansible_collections.redwood.maas.plugins.module_utils.client import GatewayClient, MaasError  # noqa: E402
 from ansible_collections.redwood.maas.plugins.module_utils.tenants import check_duration, validate_inventory  # noqa: E402
-from ansible_collections.redwood.maas.plugins.modules import litemaas_settings, litemaas_usage_info  # noqa: E402
+from ansible_collections.redwood.maas.plugins.modules import litemaas_settings  # noqa: E402
 from ansible_collections.redwood.maas.plugins.modules import litemaas_inventory_info  # noqa: E402
 
 SECRET = "a-long-enough-secret-for-hs256-tests-0123"
@@ -67,12 +67,33 @@ def test_datetimes_normalise_to_utc():
         litemaas.to_datetime_str("next tuesday", "k")
 
 
+@pytest.mark.parametrize("listed,iso", [
+    # as the real 0.4.0 lists expiresAt/createdAt (JavaScript Date.toString()), in the server's time zone
+    ("Tue Mar 02 2027 03:33:47 GMT+0000 (Coordinated Universal Time)", "2027-03-02T03:33:47+00:00"),
+    ("Mon Jan 04 2027 09:05:00 GMT+0100 (Central European Standard Time)", "2027-01-04T08:05:00+00:00"),
+    ("Sun Jul 04 2027 20:00:00 GMT-0700 (Pacific Daylight Time)", "2027-07-05T03:00:00+00:00"),
+])
+def test_dates_as_litemaas_lists_them_compare_with_the_inventory(listed, iso):
+    assert litemaas.to_datetime_str(listed, "k") == iso == litemaas.to_datetime_str(iso, "k")
+
+
 def test_user_roles_use_the_shared_vocabulary_and_always_include_user():
     want = litemaas.desired_user(dict(name="a", roles=["admin"], max_budget=1))
     assert want["roles"] == ["admin", "user"]
     want = litemaas.desired_user(dict(name="a", role="admin-readonly"), dict(max_budget=50, budget_duration="30d"))
-    assert want["roles"] == [litemaas.ROLES["admin-readonly"], "user"] and want["max_budget"] == 50
+    assert want["roles"] == ["admin-readonly", "user"] and want["max_budget"] == 50   # 0.4.0's role id
     assert "roles" not in litemaas.desired_user(dict(name="b")), "roles left alone"
+
+
+@pytest.mark.parametrize("inventory,sent", [("30d", "monthly"), ("7d", "weekly"), ("24h", "daily"), ("1d", "daily"),
+                                            ("monthly", "monthly"), ("45d", "45d"), (None, None)])
+def test_budget_durations_are_sent_as_the_words_the_portal_shows(inventory, sent):
+    """The portal's forms know only daily/weekly/monthly/yearly (30d showed as "None (no auto-reset)"); LiteLLM
+    resets a 30d budget and a monthly one alike (1.106.2: on the 1st of the next month)."""
+    assert litemaas.desired_user(dict(name="u", budget_duration=inventory))["budget_duration"] == sent
+    assert litemaas.desired_user(dict(name="u"), dict(budget_duration=inventory))["budget_duration"] == sent
+    key = litemaas.desired_key(dict(name="k", owner="u", models=["m"], budget_duration=inventory))
+    assert key["budget_duration"] == sent
 
 
 def test_key_needs_models_and_only_sends_changed_fields():
@@ -91,6 +112,45 @@ def test_model_costs_per_token_and_inventory_fields():
     assert want["endpoint"] == "http://h:8000/v1" and want["backend_model_name"] == "m"
     assert want["input_cost_per_token"] == pytest.approx(0.0005) and want["output_cost_per_token"] == 0
     assert want["max_tokens"] == 8192 and want["tpm"] == 10 and want["rpm"] == 10000
+    assert "restrictedAccess" not in litemaas.ModelKind._payload("m", want), "restricted_access is left alone"
+
+
+def test_model_api_key_is_the_placeholder_or_a_reference_and_never_compared():
+    kind = litemaas.ModelKind
+    assert kind._payload("m", litemaas.desired_model(dict(name="m", endpoint="http://h/v1")))["api_key"] == "none"
+    ref = "os.environ/MAAS_VLLM_API_KEY"
+    want = litemaas.desired_model(dict(name="m", endpoint="http://h/v1"), api_keys={"m": ref, "other": ref})
+    assert kind._payload("m", want)["api_key"] == ref and "api_key" not in kind.fields
+
+
+def test_model_api_key_refs_option_is_checked_before_any_request():
+    """litemaas_tenants' model_api_key_refs: references only; a key pasted there fails naming the model, not
+    showing the key, before LiteMaaS is asked anything."""
+    from ansible_collections.redwood.maas.plugins.module_utils import reconcile
+    ref = "os.environ/MAAS_VLLM_API_KEY"
+    params = dict(jwt_secret=SECRET, automation_user=USER, jwt_ttl=300)
+    assert litemaas.LiteMaaS.from_params(GatewayClient("http://h"), dict(params, model_api_key_refs={"m": ref})) \
+        .api_key_refs == {"m": ref}
+    client = GatewayClient("http://127.0.0.1:9")
+    flavour = litemaas.LiteMaaS.from_params(client, dict(params, model_api_key_refs={"m": "sk-0123456789"}))
+    with pytest.raises(MaasError, match=r"model 'm': model_api_key_refs\['m'\] must be a reference") as err:
+        reconcile.run(flavour, dict(models=[dict(name="m", endpoint="http://up/v1")]))
+    assert "sk-0123456789" not in str(err.value) and client.requests == 0
+
+
+def test_new_subscriptions_are_active_at_once_pending_ones_follow_the_policy():
+    """0.4.0's admin API makes a subscription ACTIVE, restricted model or not; pending ones (asked for in the
+    portal, or moved there when a model was made restricted) are approved, denied or kept; the bulk module makes
+    every listed one active (as LiteMaaS does for a key's models when an admin writes the key)."""
+    current = dict(name="u", subscriptions={"p": "pending", "d": "denied", "c": "cancelled", "a": "active"})
+    models = ["a", "c", "d", "new", "p"]
+    want = dict((pol, litemaas.subscription_targets(models, current, pol)["subscriptions"])
+                for pol in ("approve", "deny", "keep", "activate"))
+    assert want["approve"] == dict(a="active", c="active", d="denied", new="active", p="active")
+    assert want["activate"] == dict((m, "active") for m in models), "the bulk module: the inventory wins"
+    assert want["deny"]["p"] == "denied" and want["keep"]["p"] == "pending" and want["keep"]["new"] == "active"
+    gone = litemaas.subscription_targets(models, current, state="absent")["subscriptions"]
+    assert gone == dict(a="none", c="cancelled", d="denied", p="none")
 
 
 def test_settings_merge_keeps_current_values():
@@ -99,14 +159,6 @@ def test_settings_merge_keeps_current_values():
     merged, differs = litemaas_settings.merge({"max_budget": 5.0, "tpm_limit": 7}, {"tpm_limit": 8})
     assert merged == {"max_budget": 5.0, "tpm_limit": 8} and differs is True
     assert litemaas_settings.to_api(("max_budget",), merged) == {"maxBudget": 5.0}
-
-
-def test_usage_period_defaults_and_order():
-    import datetime
-    today = datetime.date(2026, 11, 24)
-    assert litemaas_usage_info.period(dict(start_date=None, end_date=None), today) == ("2026-10-25", "2026-11-24")
-    with pytest.raises(MaasError, match="after"):
-        litemaas_usage_info.period(dict(start_date="2026-11-02", end_date="2026-11-01"))
 
 
 def test_key_duration_sets_expiry_only_at_creation():
@@ -134,3 +186,11 @@ def test_inventory_check_names_what_litemaas_cannot_express():
     assert litemaas_inventory_info.check(dict(base, models=[dict(name="m")], model_endpoints={"m": "http://x/v1"}))[
         "models"] == ["m"]
     validate_inventory(users=[dict(name="u", budget_duration="monthly")], capabilities=litemaas.LiteMaaS.capabilities)
+
+
+def test_the_bulk_module_subscribes_a_users_models_and_the_models_of_the_users_keys():
+    inv = dict(users=[dict(name="a", models=["m1"]), dict(name="b"), dict(name="gone", state="absent", models=["x"])],
+               api_keys=[dict(name="k", owner=dict(user="a"), models=["m2"]),
+                         dict(name="k2", owner=dict(user="c"), models=["m1", "m3"]),
+                         dict(name="old", owner=dict(user="b"), models=["m4"], state="absent")])
+    assert litemaas.subscribed_models(inv) == {"a": {"m1", "m2"}, "b": set(), "c": {"m1", "m3"}}
