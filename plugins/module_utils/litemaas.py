@@ -123,6 +123,7 @@ class Api(object):
         self._user = automation_user
         self._ttl = jwt_ttl or 300
         self._jwt = None
+        self._jwt_renew_at = 0
         client.secrets.extend(s for s in (jwt_secret, read_key) if s)
         if not read_key and not jwt_secret:
             raise MaasError("LiteMaaS: set jwt_secret and automation_user (writes and reads), "
@@ -137,8 +138,12 @@ class Api(object):
             raise MaasError("LiteMaaS: this change needs jwt_secret and automation_user; an ltm_admin_ key "
                             "(token) is only used for reads because LiteMaaS 0.4.0 fails admin writes "
                             "made with it after applying them")
-        if self._jwt is None:
-            self._jwt = mint_jwt(self._secret, self._user, ttl=self._ttl)
+        # A run can outlast one token (100 requests a minute: 400 keys take > 10 min): a new one is minted
+        # at half its life, so a request that waits out a 429 (up to 60 s) still carries a valid one.
+        now = time.time()
+        if self._jwt is None or now >= self._jwt_renew_at:
+            self._jwt = mint_jwt(self._secret, self._user, ttl=self._ttl, now=now)
+            self._jwt_renew_at = now + self._ttl / 2.0
             self.client.secrets.append(self._jwt)
         return self._jwt
 

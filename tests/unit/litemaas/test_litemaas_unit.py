@@ -31,6 +31,23 @@ def test_minted_jwt_verifies_with_pyjwt_and_carries_litemaas_claims():
         jwt.decode(token, SECRET + "x", algorithms=["HS256"], options={"verify_exp": False})
 
 
+def test_a_long_run_gets_a_new_jwt_at_half_its_life_and_hides_each(monkeypatch):
+    """The benchmark's first apply (400 keys at 100 requests a minute) outlasted one 300 s token: 401."""
+    clock = [1_000_000.0]
+    monkeypatch.setattr(litemaas.time, "time", lambda: clock[0])
+    client = GatewayClient("http://127.0.0.1:9")
+    api = litemaas.Api(client, jwt_secret=SECRET, automation_user=USER, jwt_ttl=300)
+    first = api._write_token()
+    clock[0] += 149
+    assert api._write_token() == first
+    clock[0] += 1
+    second = api._write_token()
+    assert second != first
+    claims = jwt.decode(second, SECRET, algorithms=["HS256"], options={"verify_exp": False})
+    assert claims["exp"] - claims["iat"] == 300 and claims["iat"] == 1_000_150
+    assert first in client.secrets and second in client.secrets
+
+
 def test_writes_refuse_without_jwt_secret_and_reads_use_admin_key():
     client = GatewayClient("http://127.0.0.1:9", token="ltm_admin_x")
     api = litemaas.Api(client, read_key="ltm_admin_x")
