@@ -57,9 +57,15 @@ def automation_user_job(variables):
     """The automation-user Job, rendered from the template with the litemaas role's defaults + ``variables``."""
     with open(os.path.join(REPO, "roles", "litemaas", "defaults", "main.yml")) as f:
         defaults = yaml.safe_load(f)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     context = dict((k, v) for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v))
     context.update(variables)
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    for key, value in defaults.items():     # templated defaults (e.g. litemaas_psql_image), as Ansible would
+        if key not in context:
+            try:
+                context[key] = env.from_string(value).render(**context).strip()
+            except jinja2.UndefinedError:
+                pass                        # needs inventory facts the Job does not use
     with open(JOB_TEMPLATE) as f:
         return yaml.safe_load(env.from_string(f.read()).render(**context))
 
