@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENVIRONMENTS, STACKS
+from conftest import ENVIRONMENTS, SHARED, STACKS
 from stack import Stack
 from workloads import workloads
 
@@ -52,7 +52,7 @@ def stack(request, rendered, images, workdir):
         dbp = st.pods[pg]
         pw = [v for k, v in st.objs.items() if k[0] == "Secret" and k[2] == "maas-postgres"][0]["stringData"]
         url = "postgresql://litellm:%s@%s:5432/litellm_db" % (pw["litellm-password"], dbp.ip)
-        mig = subprocess.run(["ip", "netns", "exec", st.cluster.ns, str(_shared() / "litellm-offline" / "migrate"),
+        mig = subprocess.run(["ip", "netns", "exec", st.cluster.ns, str(SHARED / "litellm-offline" / "migrate"),
                               url, images.litellm_venv], capture_output=True, text=True, check=False)
         assert mig.returncode == 0, mig.stdout[-2000:] + mig.stderr[-2000:]
         others = _ids(st, "Deployment", "litellm") + _ids(st, "Deployment", "litemaas-backend") \
@@ -69,11 +69,6 @@ def stack(request, rendered, images, workdir):
         raise AssertionError("%s\n--- logs ---\n%s" % (exc, json.dumps(st.logs(), indent=1)[-12000:])) from None
     finally:
         st.close()
-
-
-def _shared():
-    from conftest import SHARED
-    return SHARED
 
 
 def test_every_rendered_workload_runs_as_an_arbitrary_uid(stack):
