@@ -9,16 +9,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from stack import Images  # noqa: E402  pylint: disable=wrong-import-position
+from stack import ENVIRONMENTS, SHARED, STACKS, Images  # noqa: E402,F401  pylint: disable=wrong-import-position
 
-ENVIRONMENTS = ["dev", "staging", "prod"]
-# The full stacks run one at a time (MAAS_CONTAINER_STACKS=dev,staging,prod for all three). By
-# default staging alone: it renders every workload template dev does (PostgreSQL, the init Job, a
-# modelcar Deployment model, LiteLLM) plus a KServe model, the LiteMaaS backend, frontend and
-# automation-user Job, and costs the same as dev here (183 s vs 182 s stack setup, load ~5).
-# Every vLLM container of every environment is still run by the write check.
-STACKS = [e for e in os.environ.get("MAAS_CONTAINER_STACKS", "staging").split(",") if e]
-SHARED = Path(os.environ.get("MAAS_SHARED_DIR", REPO.parent / "shared")).resolve()
 
 
 def _setup(script):

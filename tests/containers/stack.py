@@ -5,6 +5,7 @@
 starts the pods of one render directory in dependency order, runs their probes, runs the Jobs.
 """
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -15,6 +16,16 @@ from workloads import (container_env, cpu_args, image_kind, kserve_pod, load_ren
                        service_links, workloads)
 
 REPO = Path(__file__).resolve().parents[2]
+# Here, not in conftest.py: when pytest runs several directories, the module name "conftest" is another
+# directory's, so tests import these from here.
+ENVIRONMENTS = ["dev", "staging", "prod"]
+# The full stacks run one at a time (MAAS_CONTAINER_STACKS=dev,staging,prod for all three). By
+# default staging alone: it renders every workload template dev does (PostgreSQL, the init Job, a
+# modelcar Deployment model, LiteLLM) plus a KServe model, the LiteMaaS backend, frontend and
+# automation-user Job, and costs the same as dev here (183 s vs 182 s stack setup, load ~5).
+# Every vLLM container of every environment is still run by the write check.
+STACKS = [e for e in os.environ.get("MAAS_CONTAINER_STACKS", "staging").split(",") if e]
+SHARED = Path(os.environ.get("MAAS_SHARED_DIR", REPO.parent / "shared")).resolve()
 SYS_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1] if Path("/usr/lib/postgresql").exists() else None
 

