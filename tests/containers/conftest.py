@@ -9,8 +9,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from stack import ENVIRONMENTS, SHARED, STACKS, Images  # noqa: E402,F401  pylint: disable=wrong-import-position
-
+from stack import ENVIRONMENTS, SHARED, Images  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _setup(script):
