@@ -11,7 +11,8 @@
 3. gateway overhead of the deployed LiteLLM against the fake OpenAI upstream of litellm-offline
    (vLLM stopped meanwhile, so it does not compete for the CPU): the same chat request straight to
    the upstream and through LiteLLM with a virtual key, at concurrency 1 and 8; p50/p95 of each and
-   the difference. --before also measures the deployment with the settings of 0.1.0 (gateway
+   the difference, LiteLLM's own figure of its overhead (response header x-litellm-overhead-duration-ms) and
+   the proxy's CPU time per request (/proc). --before also measures the deployment with the settings of 0.1.0 (gateway
    tuning off, `maas_host_litellm_tuned=false`) first, re-configured by the role.
 Then teardown (purge). Every figure carries the load average (1 min) read when it was taken: the
 machine is shared. Prints a table and JSON; writes benchmarks/output/local_journey.json.
@@ -68,9 +69,10 @@ def timed_run(j, label, out, *args):
 
 
 def hammer(url, headers, concurrency, total):
-    """`total` chat requests from `concurrency` threads, each with its own client; latencies in ms."""
+    """`total` chat requests from `concurrency` threads, each with its own client; latencies in ms, errors, seconds,
+    and LiteLLM's own figure of its overhead per request (header x-litellm-overhead-duration-ms, when it sends one)."""
     body = {"model": "bench-fake", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8}
-    lat, errors, lock, todo = [], [], threading.Lock(), [total]
+    lat, errors, own, lock, todo = [], [], [], threading.Lock(), [total]
 
     def worker():
         with httpx.Client(timeout=60) as c:
@@ -84,6 +86,8 @@ def hammer(url, headers, concurrency, total):
                 dt = (time.perf_counter() - t0) * 1000
                 with lock:
                     (lat if r.status_code == 200 else errors).append(dt if r.status_code == 200 else r.status_code)
+                    if "x-litellm-overhead-duration-ms" in r.headers:
+                        own.append(float(r.headers["x-litellm-overhead-duration-ms"]))
 
     threads = [threading.Thread(target=worker) for dummy in range(concurrency)]
     t0 = time.time()
@@ -91,7 +95,14 @@ def hammer(url, headers, concurrency, total):
         t.start()
     for t in threads:
         t.join()
-    return lat, errors, time.time() - t0
+    return lat, errors, time.time() - t0, own
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid, encoding="utf-8") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def gateway_overhead(state, ports, requests, label):
@@ -101,6 +112,7 @@ def gateway_overhead(state, ports, requests, label):
     vllm = [l.split()[0] for l in subprocess.run(ctl + ["status"], capture_output=True, text=True, check=False).stdout.splitlines()
             if l.startswith("maas-vllm-")]
     subprocess.run(ctl + ["stop", *vllm], capture_output=True, check=False)
+    proxy_pid = int(subprocess.run(ctl + ["pid", "maas-litellm"], capture_output=True, text=True, check=False).stdout.strip() or 0)
     with open(os.path.join(state, "secrets", "litellm-master-key"), encoding="utf-8") as fh:
         master = {"Authorization": "Bearer " + fh.read().strip()}
     gw = "http://127.0.0.1:%d" % ports["litellm"]
@@ -114,7 +126,8 @@ def gateway_overhead(state, ports, requests, label):
         with httpx.Client(base_url=gw, headers=master, timeout=60) as c:
             c.post("/model/delete", json={"id": "bench-fake"})
             c.post("/model/new", json={"model_name": "bench-fake", "model_info": {"id": "bench-fake"}, "litellm_params": {
-                "model": "openai/bench-fake", "api_base": "http://127.0.0.1:%d/v1" % up_port, "api_key": "none"}}).raise_for_status()
+                "model": "openai/bench-fake", "api_base": "http://127.0.0.1:%d/v1" % up_port, "api_key": "none",
+                "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}}).raise_for_status()   # priced, as served models are
             old = c.get("/key/list", params={"key_alias": "bench-fake", "return_full_object": "true"}).json().get("keys") or []
             if old:
                 c.post("/key/delete", json={"keys": [k["token"] for k in old]})
@@ -126,9 +139,14 @@ def gateway_overhead(state, ports, requests, label):
             row = {"load_before": load()}
             for name, url, headers in (("upstream", "http://127.0.0.1:%d/v1/chat/completions" % up_port, {}),
                                        ("litellm", gw + "/v1/chat/completions", auth)):
-                lat, errors, secs = hammer(url, headers, conc, requests)
+                cpu0 = cpu_seconds(proxy_pid) if proxy_pid and name == "litellm" else None
+                lat, errors, secs, own = hammer(url, headers, conc, requests)
                 row[name] = {"p50_ms": round(statistics.median(lat), 1), "p95_ms": round(pct(lat, 95), 1),
                              "errors": len(errors), "req_per_s": round(len(lat) / secs, 1)}
+                if own:
+                    row[name]["own_overhead_p50_ms"] = round(statistics.median(own), 1)
+                if cpu0 is not None:      # the proxy's CPU time per request: its floor on one core
+                    row[name]["cpu_ms_per_request"] = round((cpu_seconds(proxy_pid) - cpu0) * 1000 / requests, 1)
             row["overhead_p50_ms"] = round(row["litellm"]["p50_ms"] - row["upstream"]["p50_ms"], 1)
             row["overhead_p95_ms"] = round(row["litellm"]["p95_ms"] - row["upstream"]["p95_ms"], 1)
             row["load_after"] = load()
@@ -154,9 +172,11 @@ def table(out):
         for conc in ("c1", "c8"):
             r = g[conc]
             rows.append(("gateway overhead %s, concurrency %s" % (g["label"], conc[1:]),
-                         "p50 %.1f ms, p95 %.1f ms (LiteLLM p50 %.1f / p95 %.1f, %s req/s; upstream p50 %.1f)" % (
+                         "p50 %.1f ms, p95 %.1f ms (LiteLLM p50 %.1f / p95 %.1f, %s req/s, its own header p50 %s, "
+                         "CPU %s ms/request; upstream p50 %.1f)" % (
                              r["overhead_p50_ms"], r["overhead_p95_ms"], r["litellm"]["p50_ms"], r["litellm"]["p95_ms"],
-                             r["litellm"]["req_per_s"], r["upstream"]["p50_ms"]),
+                             r["litellm"]["req_per_s"], r["litellm"].get("own_overhead_p50_ms", "-"),
+                             r["litellm"].get("cpu_ms_per_request", "-"), r["upstream"]["p50_ms"]),
                          "%s -> %s" % (r["load_before"], r["load_after"])))
     widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows)

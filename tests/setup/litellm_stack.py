@@ -2,8 +2,13 @@
 
 Used by tests/integration/litellm/conftest.py and benchmarks/litellm_bench.py (and anyone else):
 
-    with LiteLLMStack() as gw:      # gw.url, gw.master_key, gw.upstream_url
+    with LiteLLMStack() as gw:      # gw.url, gw.master_key, gw.upstream_url, gw.secured_upstream_url
         ...
+
+The upstream is tests/setup/fake_upstream.py: ``upstream_url`` needs no key (as vLLM without --api-key),
+``secured_upstream_url`` answers only with ``upstream_key``, which LiteLLM has in its environment as
+MAAS_VLLM_API_KEY (as the host roles give it vLLM's key): models registered with the api_key
+``os.environ/MAAS_VLLM_API_KEY`` reach it.
 
 Everything is installed by tests/setup/litellm.sh (cached); everything started is stopped on exit.
 """
@@ -19,6 +24,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+UPSTREAM_KEY_VAR = "MAAS_VLLM_API_KEY"
 
 
 def free_ports(n):
@@ -61,20 +67,8 @@ def _stop(proc, timeout=15):
         proc.wait(5)
 
 
-class LiteLLMStack(object):
-    def __init__(self, workdir=None, extra_env=None, databases=(), upstream=None):
-        """``databases``: more (empty) databases to create in the same PostgreSQL, e.g. for LiteMaaS
-        (``pg_port`` and ``pg_url(name)`` reach them). ``upstream``: the fake OpenAI upstream's script and
-        arguments after the port (default: litellm-offline's fake_openai.py)."""
-        self.upstream = upstream
-        self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
-        self._own_work = workdir is None
-        self.extra_env = extra_env or {}
-        self.databases = tuple(databases)
-        self.procs = []
-        self.pg_dir = os.path.join(self.work, "pg")
-        self.pg_started = False
-        self.master_key = "sk-master-" + secrets.token_hex(16)
+class Stack(object):
+    """A context manager over start() and stop(): what start() got running is stopped when it fails."""
 
     def __enter__(self):
         try:
@@ -86,6 +80,20 @@ class LiteLLMStack(object):
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class LiteLLMStack(Stack):
+    def __init__(self, workdir=None, databases=()):
+        """``databases``: more (empty) databases to create in the same PostgreSQL, e.g. for LiteMaaS
+        (``pg_port`` and ``pg_url(name)`` reach them)."""
+        self.upstream_key = "upstream-" + secrets.token_hex(8)
+        self.work = workdir or tempfile.mkdtemp(prefix="maas-litellm-")
+        self._own_work = workdir is None
+        self.databases = tuple(databases)
+        self.procs = []
+        self.pg_dir = os.path.join(self.work, "pg")
+        self.pg_started = False
+        self.master_key = "sk-master-" + secrets.token_hex(16)
 
     def start(self):
         shared = os.environ.get("MAAS_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
@@ -102,12 +110,12 @@ class LiteLLMStack(object):
         subprocess.check_call([os.path.join(llo, "migrate"), self.database_url, self.venv],
                               stderr=subprocess.DEVNULL)
         py = os.path.join(self.venv, "bin", "python")
-        script = list(self.upstream or [os.path.join(llo, "lib", "fake_openai.py")])
-        up = subprocess.Popen([py, script[0], str(up_port)] + script[1:],
+        up = subprocess.Popen([py, os.path.join(HERE, "fake_upstream.py"), str(up_port), self.upstream_key],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.procs.append(up)
         self.upstream_port = up_port
         self.upstream_url = "http://127.0.0.1:%d/v1" % up_port
+        self.secured_upstream_url = "http://127.0.0.1:%d/secured/v1" % up_port
         wait_http(self.upstream_url + "/models", 30, up)
         env = dict(os.environ)
         for line in subprocess.check_output([os.path.join(llo, "env"), self.venv], text=True).splitlines():
@@ -116,7 +124,7 @@ class LiteLLMStack(object):
                 env[k] = subprocess.check_output(["bash", "-c", "printf %s " + v], text=True, env=env)
         env.update(DATABASE_URL=self.database_url, LITELLM_MASTER_KEY=self.master_key,
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        env.update(self.extra_env)
+        env[UPSTREAM_KEY_VAR] = self.upstream_key
         config = os.path.join(self.work, "config.yaml")
         with open(config, "w") as f:
             f.write("""model_list: []

@@ -9,9 +9,9 @@
 - LiteMaaS is built once from ../shared/litemaas/litemaas-0.4.0.tar.gz (tests/setup/litemaas.sh, cached
   by the archive's hash).
 - One PostgreSQL with two databases (litellm, litemaas_db owned by the role litemaas), the fake OpenAI
-  upstream (tests/setup/fake_upstream.py: ``litellm.upstream_url`` needs no key, ``secured_upstream_url`` needs
-  ``upstream_key``) and the real LiteLLM proxy (store_model_in_db; ``upstream_key`` in its environment as
-  MAAS_VLLM_API_KEY) come from LiteLLMStack.
+  upstream (``litellm.upstream_url`` needs no key, ``secured_upstream_url`` needs ``upstream_key``) and the
+  real LiteLLM proxy (store_model_in_db; ``upstream_key`` in its environment as MAAS_VLLM_API_KEY) come from
+  LiteLLMStack.
 - The backend runs as in production (NODE_ENV=production, sslmode=disable) with mock OAuth
   (OAUTH_MOCK_ENABLED=true): only mock users 0 admin@example.com, 1 user@example.com and
   2 readonly@example.com can log in; a user row exists after its first login.
@@ -39,11 +39,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from litellm_stack import LiteLLMStack, _raise_exit, _stop, free_ports, wait_http  # noqa: E402
+from litellm_stack import LiteLLMStack, Stack, _raise_exit, _stop, free_ports, wait_http  # noqa: E402
 
 MOCK_USERS = ("admin@example.com", "user@example.com", "readonly@example.com")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-UPSTREAM_KEY_VAR = "MAAS_VLLM_API_KEY"
 DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"       # LiteMaaS 0.4.0's DefaultTeamService
 JOB_TEMPLATE = os.path.join(REPO, "templates", "litemaas", "automation-user-job.yaml.j2")
 
@@ -84,33 +83,17 @@ def run_job(job, secret_data, extra_env=None, timeout=60):
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-class LiteMaaSStack(object):
+class LiteMaaSStack(Stack):
     def __init__(self, rate_limit_max=100000, workdir=None, extra_env=None):
         self.rate_limit_max = rate_limit_max
         self.extra_env = extra_env or {}
-        # upstream: unique completion ids (LiteLLM's spend log key) and /secured/v1 that needs upstream_key
-        self.upstream_key = "upstream-" + secrets.token_hex(8)
-        # LiteLLM has the upstream's key in its environment as the host roles give it vLLM's (MAAS_VLLM_API_KEY):
-        # models registered with api_key os.environ/MAAS_VLLM_API_KEY reach the secured upstream
-        self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",),
-                                    extra_env={UPSTREAM_KEY_VAR: self.upstream_key},
-                                    upstream=[os.path.join(HERE, "fake_upstream.py"), self.upstream_key])
+        self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",))
+        self.upstream_key = self.litellm.upstream_key
         self.proc = None
         self.jwt_secret = secrets.token_hex(32)
         self.admin_key = "ltm_admin_" + secrets.token_hex(16)
         self.automation = None
         self._log = None
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # ------------------------------------------------------------------ start / stop
     def start(self):
@@ -120,7 +103,7 @@ class LiteMaaSStack(object):
         gw = self.litellm.__enter__()
         t2 = time.time()
         self.work = gw.work
-        self.secured_upstream_url = "http://127.0.0.1:%d/secured/v1" % gw.upstream_port
+        self.secured_upstream_url = gw.secured_upstream_url
         self.psql("CREATE ROLE litemaas LOGIN; ALTER DATABASE litemaas_db OWNER TO litemaas;")
         (port,) = free_ports(1)
         self.port = port

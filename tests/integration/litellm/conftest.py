@@ -1,20 +1,19 @@
 """Fixtures for the LiteLLM integration tests: one real LiteLLM proxy (with PostgreSQL and a fake
 OpenAI-compatible upstream) per test session, and a helper that runs playbooks against it."""
-import json
 import os
-import subprocess
 import sys
 import uuid
 
 import httpx
 import pytest
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(REPO, "tests", "setup"))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+from fixtures import ansible_run  # noqa: E402
 from fixtures.kube import kube_extra_crds, kube_local  # noqa: E402,F401  pylint: disable=unused-import
+from litellm_api import tenants  # noqa: E402
 from litellm_stack import LiteLLMStack  # noqa: E402
 
 TENANT_TASK = "Reconcile models, teams, users and API keys in LiteLLM"
@@ -38,27 +37,11 @@ def uid():
     return "t" + uuid.uuid4().hex[:8]
 
 
-class Run(object):
-    def __init__(self, proc, json_output):
-        self.rc = proc.returncode
-        self.out = proc.stdout + proc.stderr
-        self.data = None
-        if json_output:
-            try:
-                self.data = json.loads(proc.stdout[proc.stdout.index("{"):])
-            except ValueError:
-                self.data = None
-
-    @property
-    def stats(self):
-        return self.data["stats"]["localhost"]
+class Run(ansible_run.Run):
+    """A playbook's result; task() defaults to the tenants role's reconcile task (``result``, ``summary``)."""
 
     def task(self, name=TENANT_TASK):
-        for play in self.data["plays"]:
-            for task in play["tasks"]:
-                if task["task"]["name"].split(" : ")[-1] == name:
-                    return task["hosts"]["localhost"]
-        raise AssertionError("task %r not in the output:\n%s" % (name, self.out[-4000:]))
+        return super().task(name)
 
     @property
     def result(self):
@@ -69,28 +52,33 @@ class Run(object):
         return self.result["summary"]
 
 
-@pytest.fixture
-def play(gateway, tmp_path):
-    """play(vars, *ansible_args, playbook=..., json_output=True, extra_env=None) -> Run."""
+def make_play(gateway, workdir):
+    """play(vars, *ansible_args, playbook=..., json_output=True, extra_env=None, inventory=None) -> Run, with the
+    session gateway's URL and master key in the inventory (written under ``workdir``)."""
 
     def run(variables, *args, playbook="playbooks/tenants.yml", json_output=True, extra_env=None, inventory=None):
-        inv = tmp_path / ("inv-%s" % uuid.uuid4().hex[:6])
-        (inv / "group_vars" / "maas").mkdir(parents=True)
-        (inv / "hosts.yml").write_text(yaml.safe_dump({"maas": {"hosts": {"localhost": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
         base = {"maas_gateway_url": gateway.url, "maas_gateway_token": gateway.master_key}
         base.update(variables)
-        (inv / "group_vars" / "maas" / "vars.yml").write_text(yaml.safe_dump(base))
         # The repository's ansible.cfg prints results as YAML; these tests read the default (JSON) diffs.
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-        if json_output:
-            env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-        env.update(extra_env or {})
-        cmd = ["ansible-playbook", os.path.join(REPO, playbook), "-i", inventory or str(inv / "hosts.yml")]
-        proc = subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
-                              check=False)
-        return Run(proc, json_output)
+        env = dict(ANSIBLE_CALLBACK_RESULT_FORMAT="json", **(extra_env or {}))
+        return ansible_run.run_playbook(workdir, base, *args, playbook=playbook, json_output=json_output,
+                                        extra_env=env, timeout=600, inventory=inventory, result_class=Run)
 
     return run
+
+
+@pytest.fixture
+def play(gateway, tmp_path):
+    return make_play(gateway, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def applied_tenants(gateway, tmp_path_factory):
+    """(uid, inventory): litellm_api.tenants() applied once per test module, for tests whose own runs write
+    nothing (bad input): each starts from the same gateway state instead of applying it again."""
+    workdir = tmp_path_factory.mktemp("applied")
+    uid = "t" + uuid.uuid4().hex[:8]
+    inv = tenants(gateway, uid, workdir)
+    run = make_play(gateway, workdir)(inv)
+    assert run.rc == 0, run.out[-3000:]
+    return uid, inv

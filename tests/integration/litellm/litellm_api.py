@@ -35,3 +35,26 @@ def snapshot(api):
         out[key] = sorted((_stable(r) for r in rows), key=lambda r: json.dumps(r, sort_keys=True))
     out["models"] = _stable(api.get("/model/info").raise_for_status().json()["data"])
     return out
+
+
+def tenants(gateway, uid, tmp_path, **over):
+    """A small inventory whose names all start with ``uid``."""
+    m = uid + "-model"
+    data = {
+        "maas_models": [{"name": m, "endpoint": gateway.upstream_url, "source": "demo",
+                         "cost": {"input_per_1k": 0.5, "output_per_1k": 1.5}}],
+        "maas_budget_defaults": {"max_budget": 50, "budget_duration": "30d", "tpm_limit": 100000,
+                                 "rpm_limit": 300},
+        "maas_users": [{"name": uid + "-alice", "email": uid + "-alice@example.edu", "role": "admin", "max_budget": 100},
+                       {"name": uid + "-bob", "email": uid + "-bob@example.edu"}],
+        "maas_teams": [{"name": uid + "-cs", "max_budget": 2000, "budget_duration": "30d", "models": [m],
+                        "members": [uid + "-alice", uid + "-bob"]}],
+        "maas_api_keys": [
+            {"name": uid + "-team-key", "owner": {"team": uid + "-cs"}, "models": [m], "max_budget": 200,
+             "budget_duration": "30d", "rpm_limit": 60, "deliver_to": {"file": str(tmp_path / "team.env")}},
+            {"name": uid + "-bob-key", "owner": {"user": uid + "-bob"}, "models": [m], "max_budget": 5,
+             "duration": "30d", "deliver_to": {"file": str(tmp_path / "bob.env")}},
+        ],
+    }
+    data.update(over)
+    return data

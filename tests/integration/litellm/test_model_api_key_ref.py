@@ -3,62 +3,17 @@ against the real proxy: LiteLLM resolves ``os.environ/NAME`` from its own enviro
 the model server; the reference is compared (diff, check mode, no-op re-run); a value that is not such a
 reference fails naming the model before any write and is never shown.
 
-The model server is an in-process stand-in that, like ``vllm serve --api-key``, answers 401 unless the
-bearer is its key. The key is the session proxy's master key, because LITELLM_MASTER_KEY is a variable the
-proxy's environment surely holds (the host roles use MAAS_VLLM_API_KEY; tests/e2e covers that with vLLM)."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+The model server is the session's fake upstream at its ``/secured/v1`` path, which (like ``vllm serve
+--api-key``) answers 401 unless the bearer is its key; the proxy has that key in its environment as
+MAAS_VLLM_API_KEY, the variable the host roles give it vLLM's key in (tests/e2e covers that with vLLM)."""
 import openai
 import pytest
 
 from litellm_api import snapshot
+from litellm_stack import UPSTREAM_KEY_VAR
 
-REF = "os.environ/LITELLM_MASTER_KEY"
-
-
-class KeyedUpstream(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat endpoint that wants ``Authorization: Bearer <key>`` (as vLLM --api-key)."""
-    key = None
-    seen = []
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, code, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        auth = self.headers.get("Authorization") or ""
-        type(self).seen.append(auth == "Bearer " + type(self).key)
-        if auth != "Bearer " + type(self).key:
-            return self._send(401, {"error": {"message": "Unauthorized", "type": "invalid_request_error"}})
-        return self._send(200, {"id": "chatcmpl-keyed-%d" % len(type(self).seen), "object": "chat.completion",
-                                "created": 1, "model": "m",
-                                "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": "keyed hello"}}],
-                                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})
-
-
-@pytest.fixture
-def upstream(gateway):
-    handler = type("Upstream", (KeyedUpstream,), {"key": gateway.master_key, "seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield handler, "http://127.0.0.1:%d/v1" % server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+REF = "os.environ/" + UPSTREAM_KEY_VAR
+REPLY = "Hello from the fake upstream"
 
 
 def chat(tmp_path, model):
@@ -67,21 +22,21 @@ def chat(tmp_path, model):
     return client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=5)
 
 
-def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(api, play, uid, tmp_path, upstream):
-    handler, url = upstream
+def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(api, play, uid, tmp_path, gateway):
+    url = gateway.secured_upstream_url
     m = uid + "-keyed"
     inv = {"maas_models": [{"name": m, "endpoint": url}],
            "maas_users": [{"name": uid + "-u"}],
            "maas_api_keys": [{"name": uid + "-k", "owner": {"user": uid + "-u"}, "models": [m],
                               "deliver_to": {"file": str(tmp_path / "k.env")}}]}
 
-    # without a reference LiteLLM sends the placeholder: the keyed server refuses
+    # without a reference LiteLLM sends the placeholder: the keyed server refuses (its own message comes back)
     first = play(inv)
     assert first.rc == 0, first.out[-3000:]
     assert first.summary["model"]["created"] == [m]
-    with pytest.raises(openai.APIStatusError):
+    with pytest.raises(openai.APIStatusError) as refused:
         chat(tmp_path, m)
-    assert handler.seen and not any(handler.seen)
+    assert "invalid api key" in str(refused.value), refused.value
 
     # the reference is a compared field: check mode and diff show it, nothing is written
     keyed = dict(inv, maas_model_api_key_refs={m: REF})
@@ -98,7 +53,7 @@ def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(api
     assert run.rc == 0, run.out[-3000:]
     assert run.summary["model"]["updated"] == [m] and run.result["requests"]["writes"] == 1
     reply = chat(tmp_path, m)
-    assert reply.choices[0].message.content == "keyed hello" and handler.seen[-1] is True
+    assert reply.choices[0].message.content == REPLY
     again = play(keyed)
     assert again.rc == 0 and again.stats["changed"] == 0, again.out[-3000:]
     assert again.result["requests"]["writes"] == 0
@@ -107,7 +62,7 @@ def test_api_key_ref_reaches_the_model_server_is_compared_and_never_a_secret(api
     other = dict(inv, maas_models=[{"name": m, "endpoint": url, "tpm_limit": 5000}])
     changed = play(other)
     assert changed.rc == 0 and changed.summary["model"]["updated"] == [m], changed.out[-3000:]
-    assert chat(tmp_path, m).choices[0].message.content == "keyed hello"
+    assert chat(tmp_path, m).choices[0].message.content == REPLY
     assert play(other).stats["changed"] == 0
 
     # a key instead of a reference: fails naming the model before any request; the message never shows the value

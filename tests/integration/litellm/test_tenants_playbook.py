@@ -11,30 +11,7 @@ import httpx
 import openai
 import pytest
 
-from litellm_api import REPO, snapshot
-
-
-def tenants(gateway, uid, tmp_path, **over):
-    """A small inventory whose names all start with ``uid``."""
-    m = uid + "-model"
-    data = {
-        "maas_models": [{"name": m, "endpoint": gateway.upstream_url, "source": "demo",
-                         "cost": {"input_per_1k": 0.5, "output_per_1k": 1.5}}],
-        "maas_budget_defaults": {"max_budget": 50, "budget_duration": "30d", "tpm_limit": 100000,
-                                 "rpm_limit": 300},
-        "maas_users": [{"name": uid + "-alice", "email": uid + "-alice@example.edu", "role": "admin", "max_budget": 100},
-                       {"name": uid + "-bob", "email": uid + "-bob@example.edu"}],
-        "maas_teams": [{"name": uid + "-cs", "max_budget": 2000, "budget_duration": "30d", "models": [m],
-                        "members": [uid + "-alice", uid + "-bob"]}],
-        "maas_api_keys": [
-            {"name": uid + "-team-key", "owner": {"team": uid + "-cs"}, "models": [m], "max_budget": 200,
-             "budget_duration": "30d", "rpm_limit": 60, "deliver_to": {"file": str(tmp_path / "team.env")}},
-            {"name": uid + "-bob-key", "owner": {"user": uid + "-bob"}, "models": [m], "max_budget": 5,
-             "duration": "30d", "deliver_to": {"file": str(tmp_path / "bob.env")}},
-        ],
-    }
-    data.update(over)
-    return data
+from litellm_api import REPO, snapshot, tenants
 
 
 def env_file(path):
@@ -205,10 +182,8 @@ BAD = [
 
 
 @pytest.mark.parametrize("case,mutate,names,words", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_fails_naming_the_entry_before_any_write(gateway, api, play, uid, tmp_path, case, mutate,
-                                                           names, words):
-    inv = tenants(gateway, uid, tmp_path)
-    assert play(inv).rc == 0
+def test_bad_input_fails_naming_the_entry_before_any_write(api, play, applied_tenants, case, mutate, names, words):
+    uid, inv = applied_tenants
     bad = copy.deepcopy(inv)
     bad["maas_users"].append({"name": uid + "-newcomer"})      # a valid change that must not be written
     bad["maas_users"][1]["max_budget"] = 42

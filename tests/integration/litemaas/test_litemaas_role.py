@@ -18,7 +18,8 @@ import uuid
 import pytest
 
 from litemaas_helpers import admin_request, chat, connection, read_env, wait_for
-from litemaas_stack import MOCK_USERS, UPSTREAM_KEY_VAR
+from litellm_stack import UPSTREAM_KEY_VAR
+from litemaas_stack import MOCK_USERS
 
 
 @pytest.fixture
