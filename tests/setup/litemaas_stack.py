@@ -88,12 +88,19 @@ class LiteMaaSStack(Stack):
         self.rate_limit_max = rate_limit_max
         self.extra_env = extra_env or {}
         self.litellm = LiteLLMStack(workdir=workdir, databases=("litemaas_db",))
-        self.upstream_key = self.litellm.upstream_key
         self.proc = None
         self.jwt_secret = secrets.token_hex(32)
         self.admin_key = "ltm_admin_" + secrets.token_hex(16)
         self.automation = None
         self._log = None
+
+    @property
+    def upstream_key(self):
+        return self.litellm.upstream_key
+
+    @property
+    def secured_upstream_url(self):
+        return self.litellm.secured_upstream_url
 
     # ------------------------------------------------------------------ start / stop
     def start(self):
@@ -103,7 +110,6 @@ class LiteMaaSStack(Stack):
         gw = self.litellm.__enter__()
         t2 = time.time()
         self.work = gw.work
-        self.secured_upstream_url = gw.secured_upstream_url
         self.psql("CREATE ROLE litemaas LOGIN; ALTER DATABASE litemaas_db OWNER TO litemaas;")
         (port,) = free_ports(1)
         self.port = port
@@ -281,7 +287,9 @@ def attach(path):
     lm.litellm.master_key = info["litellm_master_key"]
     lm.litellm.upstream_url = info["upstream_url"]
     lm.litellm.pg_port = info["pg_port"]
-    for k in ("url", "jwt_secret", "admin_key", "upstream_key", "secured_upstream_url", "log_path", "automation"):
+    lm.litellm.upstream_key = info["upstream_key"]
+    lm.litellm.secured_upstream_url = info["secured_upstream_url"]
+    for k in ("url", "jwt_secret", "admin_key", "log_path", "automation"):
         setattr(lm, k, info[k])
     lm.timings = {"attached": path}
     lm.stop = lambda: None

@@ -60,7 +60,7 @@ def make_play(gateway, workdir):
         base = {"maas_gateway_url": gateway.url, "maas_gateway_token": gateway.master_key}
         base.update(variables)
         # The repository's ansible.cfg prints results as YAML; these tests read the default (JSON) diffs.
-        env = dict(ANSIBLE_CALLBACK_RESULT_FORMAT="json", **(extra_env or {}))
+        env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", **(extra_env or {})}
         return ansible_run.run_playbook(workdir, base, *args, playbook=playbook, json_output=json_output,
                                         extra_env=env, timeout=600, inventory=inventory, result_class=Run)
 
