@@ -78,34 +78,28 @@ class Portal:
         return self.wait_text(wait_for, within="//main" if path not in ("/login",) else "//body")
 
     # --- doing ---------------------------------------------------------------------------------
-    def login(self, code, attempts=2):
+    def login(self, code):
         """Sign in as mock user `code` (0 admin, 1 consumer, 2 read-only) the way a person does:
-        the portal's login button, then the demo login page's choice. LiteMaaS 0.4.0 counts every
-        loopback client in one 100/min rate-limit bucket (the tests, the automation and the browser),
-        so a login right after a busy minute can be refused: one more attempt a minute later, then
-        fail saying what the page showed."""
-        for attempt in range(attempts):
+        the portal's login button, then the demo login page's choice. On failure, keep a screenshot
+        and say what the page showed."""
+        try:
+            self.driver.get(self.url + "/login")
+            self.driver.delete_all_cookies()
+            self.driver.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
+            self.driver.get(self.url + "/login")
+            self.click("//button[contains(., 'Log in with SSO')]")
+            self.find("//h1[contains(., 'Demo login')]")
+            self.click("//a[@id='mock-user-%d']" % code)
+            WebDriverWait(self.driver, self.timeout).until(lambda d: d.current_url.rstrip("/").endswith("/home"))
+            self.find("//main")
+        except WebDriverException as exc:
+            self.shot("login-%d-failed" % code)
             try:
-                self.driver.get(self.url + "/login")
-                self.driver.delete_all_cookies()
-                self.driver.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
-                self.driver.get(self.url + "/login")
-                self.click("//button[contains(., 'Log in with SSO')]")
-                self.find("//h1[contains(., 'Demo login')]")
-                self.click("//a[@id='mock-user-%d']" % code)
-                WebDriverWait(self.driver, self.timeout).until(lambda d: d.current_url.rstrip("/").endswith("/home"))
-                self.find("//main")
-                return
-            except WebDriverException as exc:
-                self.shot("login-%d-failed" % code)
-                try:
-                    page = self.driver.find_element(By.XPATH, "//body").text[:1500]
-                except WebDriverException:
-                    page = "(no page)"
-                if attempt + 1 == attempts:
-                    raise AssertionError("login as mock user %d failed %d times; at %s the page says: %s"
-                                         % (code, attempts, self.driver.current_url, page)) from exc
-                time.sleep(60)
+                page = self.driver.find_element(By.XPATH, "//body").text[:1500]
+            except WebDriverException:
+                page = "(no page)"
+            raise AssertionError("login as mock user %d failed; at %s the page says: %s"
+                                 % (code, self.driver.current_url, page)) from exc
 
     def dialog_button(self, label):
         self.click("//div[@role='dialog']//button[normalize-space(.)=%r]" % label)

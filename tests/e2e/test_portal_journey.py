@@ -52,8 +52,16 @@ class PortalJourney(Journey):
     def __init__(self, state_dir):
         super().__init__(state_dir)
         self.ports.update(backend=free_port(), portal=free_port())
+        # LiteMaaS 0.4.0 limits each client IP to 100 requests a minute before authentication
+        # (RATE_LIMIT_MAX; nginx passes the browser's address, trustProxy) and each user to 10 admin
+        # analytics requests a minute (ADMIN_ANALYTICS_RATE_LIMIT, backend/src/config/rate-limit.config.ts).
+        # Here the browser, the automation and the test's probes are all one loopback client, and the
+        # test polls the admin refresh and usage routes every few seconds: a refused request sends the
+        # portal back to its login page. The limits are not what this journey tests.
         self.extra_vars.update(maas_host_litemaas_backend_port=self.ports["backend"],
-                               maas_host_litemaas_portal_port=self.ports["portal"])
+                               maas_host_litemaas_portal_port=self.ports["portal"],
+                               maas_host_litemaas_extra_env={"RATE_LIMIT_MAX": "100000",
+                                                             "ADMIN_ANALYTICS_RATE_LIMIT": "100000"})
         self.write_vars()
         self.url = "http://127.0.0.1:%d" % self.ports["portal"]
         self.ui_key = None
