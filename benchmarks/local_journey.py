@@ -33,7 +33,7 @@ import httpx
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "setup"))
-from conftest import REPO, Journey, recap  # noqa: E402  (the e2e harness: state dir, free ports, runner)
+from journey import REPO, Journey, recap  # noqa: E402  (the e2e harness: state dir, free ports, runner)
 from litellm_stack import free_ports, wait_http  # noqa: E402
 
 SHARED = os.environ.get("MAAS_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-from conftest import REPO, free_port, recap  # noqa: E402
+from journey import REPO, free_port, recap  # noqa: E402
 from test_portal_journey import PortalJourney  # noqa: E402
 
 

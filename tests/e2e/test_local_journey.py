@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import REPO, recap
+from journey import REPO, recap
 
 
 def descendants(pid):

@@ -25,7 +25,7 @@ import openai
 import pytest
 from selenium.common.exceptions import TimeoutException
 
-from conftest import REPO, Journey, free_port, journey_in_own_state_dir, recap
+from journey import REPO, Journey, free_port, journey_in_own_state_dir, recap
 from portal_browser import Portal
 from test_local_journey import alive, descendants
 

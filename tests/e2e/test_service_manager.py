@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from journey import REPO
 
 PLAY = """
 - hosts: localhost
