@@ -84,6 +84,22 @@ def test_short_memory_disk_or_missing_python_fails_before_any_change(journey, tm
     assert not (tmp_path / "state").exists() and not (tmp_path / "venvs").exists()
 
 
+def test_check_mode_before_the_first_apply_shows_what_it_would_do_and_writes_nothing(journey, tmp_path):
+    """A new user's first `--check --diff` on a host with nothing deployed: it succeeds, shows the service
+    definitions it would write, says why the tenants are not compared, and writes nothing."""
+    state = tmp_path / "state"
+    journey.write_vars(maas_host_state_dir=str(state))
+    try:
+        proc = journey.run("site.yml", "--check", "--diff", timeout=600)
+    finally:
+        journey.write_vars()
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert recap(proc.stdout)["changed"] > 0
+    assert "maas-litellm.service" in proc.stdout and "+ExecStart=" in proc.stdout, "the diff shows the units to be"
+    assert "LiteLLM was not running on this host before this run" in " ".join(proc.stdout.split())
+    assert not state.exists(), "check mode wrote into the state directory"
+
+
 def test_fresh_site_run_smoke_call_reports_token_usage(journey):
     proc = journey.run("site.yml")
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
