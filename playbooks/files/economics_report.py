@@ -121,7 +121,9 @@ def host_model(model, samples, start, end, interval):
         seconds = s["t"] - max(prev["t"], t0)
         if seconds <= 0:
             continue
-        down = s["t"] - prev["t"] > 3 * interval
+        # Missed samples (the sampler timed out on a busy server) are not downtime while the same vLLM
+        # process ran through them: down is a long gap across which the process changed (or is unknown).
+        down = s["t"] - prev["t"] > 3 * interval and (s.get("start") is None or s.get("start") != prev.get("start"))
         g = s.get("gpu_util")
         if g:
             measured = True

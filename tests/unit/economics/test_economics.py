@@ -18,19 +18,30 @@ def test_counter_increase_across_a_restart_and_a_start_inside_the_period():
 
 
 def test_host_samples_baseline_gap_and_busy_share():
-    # sampled every 10 min: a sample before the period is the baseline; a 45-min gap (> 3 x 10 min) counts as down
+    # sampled every 10 min: a sample before the period is the baseline; a 45-min gap (> 3 x 10 min) across
+    # which the vLLM process changed (restarted: its counters start again) counts as down
     t0 = START.timestamp()
     samples = [{"t": t0 - 10, "up": True, "start": t0 - 3600, "prompt": 100, "generation": 0, "requests": 0, "inference_s": 0},
                {"t": t0 + 600, "up": True, "start": t0 - 3600, "prompt": 160, "generation": 50, "requests": 3, "inference_s": 60},
                {"t": t0 + 900, "up": True, "start": t0 - 3600, "prompt": 160, "generation": 50, "requests": 3, "inference_s": 60},
-               {"t": t0 + 3600, "up": True, "start": t0 - 3600, "prompt": 200, "generation": 90, "requests": 5, "inference_s": 330}]
+               {"t": t0 + 3600, "up": True, "start": t0 + 3000, "prompt": 40, "generation": 40, "requests": 2, "inference_s": 50}]
     intervals, counts, source = er.host_model({"gpus": 1}, samples, START, END, 600)
-    assert counts == {"prompt": 100, "generation": 90, "requests": 5, "inference_s": 330}
+    assert counts == {"prompt": 100, "generation": 90, "requests": 5, "inference_s": 110}
     assert source == "vllm-busy"
-    assert intervals == [(600, 1, 100.0 * 60 / 610), (300, 1, 0.0), (2700, 0, 100.0 * 270 / 2700)]
+    assert intervals == [(600, 1, 100.0 * 60 / 610), (300, 1, 0.0), (2700, 0, 100.0 * min(1.0, 50 / 2700))]
     row = er.summarize("m", intervals, counts, source, "cpu", 0.5)
     assert row["gpu_hours"] == 0.25 and row["gpu_cost_usd"] == 0.125 and row["cost_per_1k_tokens_usd"] == 0.657895
     assert row["utilisation_pct"] == round(100 * (600 * 60 / 610) / 900, 2) and row["total_tokens"] == 190
+
+
+def test_missed_samples_of_the_same_process_are_not_downtime():
+    # the sampler missed 4 samples (vLLM busy, its /metrics timed out): the same process ran through the
+    # gap, so its GPU-hours and the inference seconds done meanwhile count
+    t0 = START.timestamp()
+    samples = [{"t": t0 + 60, "up": True, "start": t0 - 3600, "inference_s": 0},
+               {"t": t0 + 135, "up": True, "start": t0 - 3600, "inference_s": 30}]
+    intervals, _counts, _source = er.host_model({"gpus": 1}, samples, START, END, 15)
+    assert intervals == [(75, 1, 100.0 * 30 / 75)]
 
 
 def test_team_rows_share_each_models_cost_by_tokens():
