@@ -58,16 +58,20 @@ class Portal:
         WebDriverWait(self.driver, timeout or self.timeout).until(
             ec.element_to_be_clickable((By.XPATH, xpath))).click()
 
+    def text(self, within="//body"):
+        """The text of the element at `within` now ('' while there is none)."""
+        try:
+            return self.driver.find_element(By.XPATH, within).text
+        except WebDriverException:
+            return ""
+
     def wait_text(self, text, within="//body", timeout=None):
         """Wait until `text` shows inside the element at `within`; return that element's text."""
         end = time.time() + (timeout or self.timeout)
         while True:
-            try:
-                content = self.driver.find_element(By.XPATH, within).text
-                if text in content:
-                    return content
-            except WebDriverException:
-                content = ""
+            content = self.text(within)
+            if text in content:
+                return content
             if time.time() > end:
                 raise AssertionError("%r not shown within %s s on %s; page says: %s"
                                      % (text, timeout or self.timeout, self.driver.current_url, content[:1500]))
@@ -94,12 +98,8 @@ class Portal:
             self.find("//main")
         except WebDriverException as exc:
             self.shot("login-%d-failed" % code)
-            try:
-                page = self.driver.find_element(By.XPATH, "//body").text[:1500]
-            except WebDriverException:
-                page = "(no page)"
             raise AssertionError("login as mock user %d failed; at %s the page says: %s"
-                                 % (code, self.driver.current_url, page)) from exc
+                                 % (code, self.driver.current_url, self.text()[:1500])) from exc
 
     def dialog_button(self, label):
         self.click("//div[@role='dialog']//button[normalize-space(.)=%r]" % label)
