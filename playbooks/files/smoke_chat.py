@@ -1,4 +1,8 @@
-"""The consumer's side of the smoke play: chat completions through the OpenAI Python SDK.
+"""The consumer's side of the smoke play: POST /v1/chat/completions, as any OpenAI client sends it.
+
+The standard library only, as the printed curl command: the controller needs no SDK, and the
+smoke call does not wait ~1.6 s for the OpenAI SDK to import (most of a no-op run's smoke step).
+The SDK itself is exercised against the real gateway by the test suite.
 
 Reads a delivered key file (OPENAI_API_KEY=... / OPENAI_BASE_URL=... lines), never prints the key.
   smoke_chat.py chat KEYFILE MODEL            one call; prints {"ok", "base_url", "usage", "reply"}
@@ -10,8 +14,14 @@ With --record FILE, each JSON result (chat, until-refused) is also appended to F
 """
 import json
 import sys
+import urllib.error
+import urllib.request
 
-import openai
+
+class Refused(Exception):
+    def __init__(self, status, body):
+        super().__init__("Error code: %d - %s" % (status, body))
+        self.status_code = status
 
 
 def read_env(path):
@@ -24,9 +34,17 @@ def read_env(path):
     return env
 
 
-def chat(client, model):
-    return client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "Say hello to Models as a Service."}], max_tokens=16)
+def chat(env, model):
+    """One chat completion; the parsed response, or Refused with the gateway's status and error body."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Say hello to Models as a Service."}], "max_tokens": 16}
+    req = urllib.request.Request(env["OPENAI_BASE_URL"].rstrip("/") + "/chat/completions", data=json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + env["OPENAI_API_KEY"],
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as exc:
+        raise Refused(exc.code, exc.read().decode("utf-8", "replace")) from None
 
 
 def main(argv):
@@ -53,27 +71,21 @@ def main(argv):
     return 0
 
 
-def client_for(keyfile):
-    env = read_env(keyfile)
-    return env, openai.OpenAI(api_key=env["OPENAI_API_KEY"], base_url=env["OPENAI_BASE_URL"], max_retries=0, timeout=120)
-
-
 def one_chat(keyfile, model):
-    env, client = client_for(keyfile)
-    resp = chat(client, model)
-    return {"mode": "chat", "ok": True, "base_url": env["OPENAI_BASE_URL"], "model": resp.model,
-            "usage": resp.usage.model_dump() if resp.usage else None,
-            "reply": (resp.choices[0].message.content or "")[:80]}
+    env = read_env(keyfile)
+    resp = chat(env, model)
+    return {"mode": "chat", "ok": True, "base_url": env["OPENAI_BASE_URL"], "model": resp["model"],
+            "usage": resp.get("usage"), "reply": (resp["choices"][0]["message"].get("content") or "")[:80]}
 
 
 def until_refused(keyfile, model, attempts):
-    _env, client = client_for(keyfile)
+    env = read_env(keyfile)
     result = {"mode": "until-refused", "refused": False, "calls_ok": 0, "status": None, "error": None}
     for _attempt in range(attempts):
         try:
-            chat(client, model)
+            chat(env, model)
             result["calls_ok"] += 1
-        except openai.APIStatusError as exc:
+        except Refused as exc:
             result.update(refused=True, status=exc.status_code, error=str(exc)[:300])
             break
     return result

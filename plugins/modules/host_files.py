@@ -20,7 +20,8 @@ description:
     host, and these files made up a quarter of a no-op run of C(site.yml).
   - Content comes from the controller (for instance C(lookup('ansible.builtin.template', ...))); a task
     whose files hold secrets sets C(no_log), which also hides its diff.
-  - The parent directories must exist (in check mode, a file in a missing directory is reported as written).
+  - The parent directories must exist or be listed in O(directories) (in check mode, a file in a missing
+    directory is reported as written).
 author:
   - redwood.maas engineers (@redwood-maas)
 attributes:
@@ -31,6 +32,21 @@ attributes:
     description: One diff per file whose content changes.
     support: full
 options:
+  directories:
+    description:
+      - Directories created (with their parents) before the files are written, when missing, and given their mode.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      mode:
+        description: Permissions, octal as a string (C("0700")).
+        type: str
+        default: "0755"
   files:
     description: The files.
     type: list
@@ -67,6 +83,14 @@ EXAMPLES = r"""
         content: "{{ lookup('ansible.builtin.template', 'program.conf.j2') }}"
   register: definition
 
+- name: Metrics sampler script, in its directory (created when missing)
+  redwood.maas.host_files:
+    directories:
+      - path: /var/lib/maas/metrics/samples
+    files:
+      - path: /var/lib/maas/metrics/metrics_sampler.py
+        content: "{{ lookup('ansible.builtin.file', 'metrics_sampler.py') }}"
+
 - name: Restart when the unit changed
   ansible.builtin.systemd_service:
     name: maas-litellm.service
@@ -77,7 +101,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 written:
-  description: Paths of the files written (content, mode, owner or group changed), in the order given.
+  description:
+    - Paths of the directories created or whose mode changed, then of the files written (content, mode, owner or
+      group changed), in the order given.
   returned: always
   type: list
   elements: str
@@ -121,7 +147,10 @@ def write(module, f, data):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(files=dict(type="list", elements="dict", required=True, options=dict(
+        argument_spec=dict(directories=dict(type="list", elements="dict", default=[], options=dict(
+            path=dict(type="path", required=True),
+            mode=dict(type="str", default="0755"),
+        )), files=dict(type="list", elements="dict", required=True, options=dict(
             path=dict(type="path", required=True),
             content=dict(type="str", required=True),
             mode=dict(type="str", default="0644"),
@@ -130,12 +159,29 @@ def main():
         ))),
         supports_check_mode=True,
     )
-    for f in module.params["files"]:
+    dirs = module.params["directories"]
+    for f in dirs + module.params["files"]:
         if not os.path.isabs(f["path"]):
             module.fail_json(msg="host_files: path %r is not absolute" % f["path"])
-        if not module.check_mode and not os.path.isdir(os.path.dirname(f["path"])):
+    to_create = [d["path"] for d in dirs]
+    for f in module.params["files"]:
+        if not module.check_mode and not os.path.isdir(os.path.dirname(f["path"])) \
+                and os.path.dirname(f["path"]) not in to_create:
             module.fail_json(msg="host_files: the directory of %s does not exist" % f["path"])
     written, diffs = [], []
+    for d in dirs:
+        if not os.path.isdir(d["path"]):
+            diffs.append(dict(before_header=d["path"], after_header=d["path"], before={"state": "absent"},
+                              after={"state": "directory", "mode": d["mode"]}))
+            if not module.check_mode:
+                try:
+                    os.makedirs(d["path"])
+                except OSError as exc:
+                    module.fail_json(msg="host_files: cannot create the directory %s: %s" % (d["path"], exc))
+                module.set_mode_if_different(d["path"], d["mode"], False)
+            written.append(d["path"])
+        elif module.set_mode_if_different(d["path"], d["mode"], False):
+            written.append(d["path"])
     for f in module.params["files"]:
         path, data = f["path"], to_bytes(f["content"])
         before = read(path)

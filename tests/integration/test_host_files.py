@@ -12,10 +12,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from fixtures.ansible_run import run_playbook  # noqa: E402
 
 
-def play(tmp_path, files, name="play.yml"):
+def play(tmp_path, files, name="play.yml", directories=None):
     path = tmp_path / name
+    args = {"files": files, **({"directories": directories} if directories else {})}
     path.write_text(yaml.safe_dump([{"hosts": "maas", "gather_facts": False, "tasks": [
-        {"name": "Files", "redwood.maas.host_files": {"files": files}, "register": "result"},
+        {"name": "Files", "redwood.maas.host_files": args, "register": "result"},
         {"name": "Written", "ansible.builtin.debug": {"var": "result.written"}},
     ]}]))
     return str(path)
@@ -70,3 +71,19 @@ def test_bad_paths_fail_naming_the_file_before_anything_is_written(tmp_path, tar
         run = run_playbook(tmp_path, {}, playbook=play(tmp_path, files(target) + [bad]))
         assert run.rc != 0 and message in run.out, run.out[-3000:]
         assert os.listdir(target) == []
+
+
+def test_directories_are_created_with_their_mode_before_the_files_check_mode_creates_none(tmp_path, target):
+    new = target / "state" / "secrets"
+    dirs, secret = [{"path": str(new), "mode": "0700"}], [{"path": str(new / "k.env"), "content": "K=1\n", "mode": "0600"}]
+    check = run_playbook(tmp_path, {}, "--check", "--diff", playbook=play(tmp_path, secret, directories=dirs), json_output=False)
+    assert check.rc == 0 and "changed=1" in check.out, check.out[-3000:]
+    assert os.listdir(target) == [], "check mode creates no directory"
+    first = run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs))
+    assert first.rc == 0, first.out[-3000:]
+    assert first.task("Files")["written"] == [str(new), str(new / "k.env")]
+    assert mode(new) == 0o700 and (new / "k.env").read_text() == "K=1\n"
+    os.chmod(new, 0o755)
+    again = run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs))
+    assert again.task("Files")["written"] == [str(new)] and mode(new) == 0o700, "the mode is set again"
+    assert run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs)).stats["changed"] == 0
