@@ -71,6 +71,12 @@ options:
       group:
         description: Group; unchanged when omitted.
         type: str
+      validate:
+        description:
+          - A command that checks the new content before it replaces the file, V(%s) standing for a temporary file
+            that holds it (as for C(ansible.builtin.template)); when it fails, the file is left as it was and the
+            task fails naming the file.
+        type: str
 """
 
 EXAMPLES = r"""
@@ -139,6 +145,11 @@ def write(module, f, data):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         set_attributes(module, f, tmp)
+        if f["validate"]:
+            rc, out, err = module.run_command(f["validate"].replace("%s", tmp))
+            if rc != 0:
+                module.fail_json(msg="host_files: %s: the new content fails its check (%s): %s"
+                                 % (path, f["validate"], (err or out).strip()[-2000:]), rc=rc)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -156,6 +167,7 @@ def main():
             mode=dict(type="str", default="0644"),
             owner=dict(type="str"),
             group=dict(type="str"),
+            validate=dict(type="str"),
         ))),
         supports_check_mode=True,
     )

@@ -87,3 +87,15 @@ def test_directories_are_created_with_their_mode_before_the_files_check_mode_cre
     again = run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs))
     assert again.task("Files")["written"] == [str(new)] and mode(new) == 0o700, "the mode is set again"
     assert run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs)).stats["changed"] == 0
+
+
+def test_validate_checks_the_new_content_and_a_failure_leaves_the_file_as_it_was(tmp_path, target):
+    conf = target / "site.conf"
+    conf.write_text("good\n")
+    bad = [{"path": str(conf), "content": "bad\n", "validate": "grep -q good %s"}]
+    run = run_playbook(tmp_path, {}, playbook=play(tmp_path, bad))
+    assert run.rc != 0 and "%s: the new content fails its check (grep -q good %%s)" % conf in run.out, run.out[-3000:]
+    assert conf.read_text() == "good\n" and os.listdir(target) == ["site.conf"], "unchanged, no temporary file left"
+    ok = [{"path": str(conf), "content": "still good\n", "validate": "grep -q good %s"}]
+    assert run_playbook(tmp_path, {}, playbook=play(tmp_path, ok)).task("Files")["written"] == [str(conf)]
+    assert conf.read_text() == "still good\n"
