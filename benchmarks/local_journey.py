@@ -2,12 +2,15 @@
 
   tests/run-tool python benchmarks/local_journey.py [--cold-download] [--requests 200] [--keep]
   tests/run-tool python benchmarks/local_journey.py --gateway-only STATE_DIR   # on a running deployment
+  tests/run-tool python benchmarks/local_journey.py --noop-only STATE_DIR [--noop-runs 5] [--controller-venv]
 
 1. cold bring-up: `site.yml` on inventories/local into a fresh state directory on free ports, with
    an EMPTY virtualenv directory (maas_host_venv_dir) and uv's download cache as it is (warm once
    anything ran here); --cold-download also points UV_CACHE_DIR at an empty folder (everything is
    downloaded, fully cold).
-2. no-op re-run: `site.yml` again (must report changed=0).
+2. no-op re-run: `site.yml` again, --noop-runs times (each must report changed=0; the median is the figure).
+   --controller-venv runs them with the README's controller (./controller-setup, .venv/bin/ansible-playbook)
+   instead of the tests' tool chain (which also holds pytest, selenium and their dependencies).
 3. gateway overhead of the deployed LiteLLM against the fake OpenAI upstream of litellm-offline
    (vLLM stopped meanwhile, so it does not compete for the CPU): the same chat request straight to
    the upstream and through LiteLLM with a virtual key, at concurrency 1 and 8; p50/p95 of each and
@@ -61,6 +64,7 @@ def slowest_tasks(stdout, n=8):
 def timed_run(j, label, out, *args):
     l0, t0 = load(), time.time()
     p = j.run("site.yml", *args)
+    out.setdefault(label + "_runs", []).append(round(time.time() - t0, 1))
     out[label] = {"seconds": round(time.time() - t0, 1), "load_before": l0, "load_after": load(),
                   "changed": recap(p.stdout)["changed"] if "changed=" in p.stdout else None, "rc": p.returncode,
                   "slowest_tasks": slowest_tasks(p.stdout)}
@@ -162,12 +166,29 @@ def gateway_overhead(state, ports, requests, label):
     return result
 
 
+def noop_reruns(j, out, args):
+    """Time --noop-runs re-runs of site.yml, with the README's controller virtualenv if asked."""
+    path = os.environ["PATH"]
+    if args.controller_venv:
+        subprocess.run([os.path.join(REPO, "controller-setup")], check=True, capture_output=True)
+        os.environ["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + path
+        out["controller"] = "./controller-setup (.venv)"
+    os.environ.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="12")
+    try:
+        for dummy in range(args.noop_runs):
+            timed_run(j, "noop_rerun", out)
+    finally:
+        os.environ["PATH"] = path
+
+
 def table(out):
     rows = [("figure", "value", "load 1 min")]
     for k in ("cold_bring_up", "noop_rerun"):
         if k in out:
-            rows.append((k.replace("_", " "), "%.1f s (changed=%s)" % (out[k]["seconds"], out[k]["changed"]),
-                         "%s -> %s" % (out[k]["load_before"], out[k]["load_after"])))
+            runs = out[k + "_runs"]
+            rows.append((k.replace("_", " "), "%.1f s (changed=%s; median of %s: %s)" % (
+                statistics.median(runs), out[k]["changed"], len(runs), " / ".join("%.1f" % r for r in runs)),
+                "%s -> %s" % (out[k]["load_before"], out[k]["load_after"])))
     for g in out.get("gateway", []):
         for conc in ("c1", "c8"):
             r = g[conc]
@@ -189,8 +210,19 @@ def main():
     ap.add_argument("--before", action="store_true", help="also measure the gateway with the 0.1.0 settings")
     ap.add_argument("--gateway-only", metavar="STATE_DIR", help="only measure the gateway of a running deployment")
     ap.add_argument("--keep", action="store_true", help="leave the deployment running")
+    ap.add_argument("--noop-only", metavar="STATE_DIR", help="only time no-op re-runs of a running deployment")
+    ap.add_argument("--noop-runs", type=int, default=3, help="no-op re-runs to time (the median is reported)")
+    ap.add_argument("--controller-venv", action="store_true",
+                    help="time the no-op re-runs with the README's controller (./controller-setup, .venv)")
     args = ap.parse_args()
-    out = {"nproc": os.cpu_count(), "load_start": load()}
+    out = {"nproc": os.cpu_count(), "load_start": load(), "controller": "tests' tool chain"}
+    if args.noop_only:
+        j = Journey.__new__(Journey)
+        j.state_dir, j.vars_file = args.noop_only, os.path.join(args.noop_only, "e2e-vars.json")
+        noop_reruns(j, out, args)
+        print(table(out))
+        print(json.dumps(out, indent=2))
+        return
     if args.gateway_only:
         with open(os.path.join(args.gateway_only, "e2e-vars.json"), encoding="utf-8") as fh:
             v = json.load(fh)
@@ -209,7 +241,7 @@ def main():
     out.update(state_dir=state, ports=j.ports, cold_download=args.cold_download)
     try:
         timed_run(j, "cold_bring_up", out)
-        timed_run(j, "noop_rerun", out)
+        noop_reruns(j, out, args)
         out["gateway"] = []
         if args.before:
             for tuned in ("false", "true"):      # re-configure the deployed proxy (the role restarts it)

@@ -175,7 +175,12 @@ def main():
     for f in dirs + module.params["files"]:
         if not os.path.isabs(f["path"]):
             module.fail_json(msg="host_files: path %r is not absolute" % f["path"])
-    to_create = [d["path"] for d in dirs]
+    to_create = set()  # the directories listed, and their parents (created with them)
+    for d in dirs:
+        path = d["path"]
+        while path not in to_create and path != os.path.dirname(path):
+            to_create.add(path)
+            path = os.path.dirname(path)
     for f in module.params["files"]:
         if not module.check_mode and not os.path.isdir(os.path.dirname(f["path"])) \
                 and os.path.dirname(f["path"]) not in to_create:

@@ -75,13 +75,15 @@ def test_bad_paths_fail_naming_the_file_before_anything_is_written(tmp_path, tar
 
 def test_directories_are_created_with_their_mode_before_the_files_check_mode_creates_none(tmp_path, target):
     new = target / "state" / "secrets"
-    dirs, secret = [{"path": str(new), "mode": "0700"}], [{"path": str(new / "k.env"), "content": "K=1\n", "mode": "0600"}]
+    dirs = [{"path": str(new), "mode": "0700"}]
+    secret = [{"path": str(new / "k.env"), "content": "K=1\n", "mode": "0600"},
+              {"path": str(target / "state" / "next-to.conf"), "content": "in a parent created with it\n"}]
     check = run_playbook(tmp_path, {}, "--check", "--diff", playbook=play(tmp_path, secret, directories=dirs), json_output=False)
     assert check.rc == 0 and "changed=1" in check.out, check.out[-3000:]
     assert os.listdir(target) == [], "check mode creates no directory"
     first = run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs))
     assert first.rc == 0, first.out[-3000:]
-    assert first.task("Files")["written"] == [str(new), str(new / "k.env")]
+    assert first.task("Files")["written"] == [str(new), str(new / "k.env"), str(target / "state" / "next-to.conf")]
     assert mode(new) == 0o700 and (new / "k.env").read_text() == "K=1\n"
     os.chmod(new, 0o755)
     again = run_playbook(tmp_path, {}, playbook=play(tmp_path, secret, directories=dirs))
