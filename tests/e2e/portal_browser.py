@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -55,8 +55,16 @@ class Portal:
             ec.visibility_of_element_located((By.XPATH, xpath)))
 
     def click(self, xpath, timeout=None):
-        WebDriverWait(self.driver, timeout or self.timeout).until(
-            ec.element_to_be_clickable((By.XPATH, xpath))).click()
+        """Click the element at `xpath` once it is clickable. The portal (React) re-renders a list when its data
+        arrives: an element found just before may be replaced before the click lands; it is then found again."""
+        for attempt in range(3):
+            try:
+                WebDriverWait(self.driver, timeout or self.timeout).until(
+                    ec.element_to_be_clickable((By.XPATH, xpath))).click()
+                return
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
 
     def text(self, within="//body"):
         """The text of the element at `within` now ('' while there is none)."""
