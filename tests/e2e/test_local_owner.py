@@ -83,7 +83,9 @@ def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(jour
     samples = os.path.join(journey.state_dir, "metrics", "samples", MODEL)
     assert os.path.isdir(samples) and os.listdir(samples), "the host_metrics sampler wrote no samples"
     deadline = time.time() + 120
-    while True:  # LiteLLM writes spend logs in batches: poll until they account for every token vLLM counted
+    # LiteLLM writes spend logs and each team's spend in batches (every 30 s here): poll until the spend logs
+    # account for every token vLLM counted and the research team's spend has been written.
+    while True:
         proc = journey.run("playbooks/economics_report.yml", "-e", json.dumps({"maas_gpu_hourly_cost": {"cpu": 0.5}}),
                            timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:]
@@ -92,7 +94,8 @@ def test_economics_report_from_the_real_vllm_metrics_and_litellm_spend_logs(jour
             rows = list(csv.DictReader(fh))
         model = [r for r in rows if r["dimension"] == "model" and r["name"] == MODEL][0]
         teams = [r for r in rows if r["dimension"] == "team"]
-        if sum(int(t["prompt_tokens"]) for t in teams) >= int(model["prompt_tokens"]) or time.time() > deadline:
+        spent = [t for t in teams if t["name"] == "research" and float(t["gateway_spend_usd"] or 0) > 0]
+        if sum(int(t["prompt_tokens"]) for t in teams) >= int(model["prompt_tokens"]) and spent or time.time() > deadline:
             break
         time.sleep(5)
     vllm = {}
